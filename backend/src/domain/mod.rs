@@ -1,0 +1,160 @@
+//! The domain model of natter: tenants, staff, visitors, conversations and messages, as the server
+//! and its stores see them. No I/O and no JSON here; HTTP and WebSocket handlers convert these to the
+//! wire types of `natter_sdk` explicitly (see `crate::http::wire`).
+//!
+//! The small closed vocabularies (roles, statuses, author kinds) are reused from `natter_sdk`
+//! because they are the same on both sides and already have one spelling.
+
+pub mod permissions;
+
+pub use natter_sdk::protocol::{AuthorKind, ConversationStatus, StaffRole, Timestamp};
+
+/// A website or company served by natter. Every other record belongs to exactly one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Id (UUID v7 string).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Public key embedded in the site's `<script>` tag; unique across natter.
+    pub site_key: String,
+    /// Origins (`scheme://host[:port]`) allowed to open visitor sessions and call the API from a
+    /// browser.
+    pub allowed_origins: Vec<String>,
+    /// Key for verifying visitor identities (HMAC-SHA256). Never sent to browsers.
+    pub identity_secret: String,
+    /// When true, a visitor must present a valid signed identity.
+    pub require_verified_identity: bool,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// A staff account (owner, admin or agent) of one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff {
+    /// Id.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// Login e-mail, stored lowercased; unique across natter.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: StaffRole,
+    /// PHC string of the argon2id hash of the password.
+    pub password_hash: String,
+    /// Deactivated accounts cannot sign in and their tokens are refused.
+    pub active: bool,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// A website visitor, anonymous or identified by the site owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visitor {
+    /// Id.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The site owner's user id, set only for verified identities; unique per tenant.
+    pub external_id: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// A conversation between one visitor and the tenant's staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    /// Id.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The visitor who started it.
+    pub visitor_id: String,
+    /// Copied from the visitor when the conversation starts, for listing and searching without a
+    /// join.
+    pub contact_name: Option<String>,
+    /// Copied from the visitor.
+    pub contact_email: Option<String>,
+    /// Copied from the visitor.
+    pub contact_external_id: Option<String>,
+    /// Unassigned, open (claimed) or closed.
+    pub status: ConversationStatus,
+    /// The staff member who claimed it.
+    pub assignee_id: Option<String>,
+    /// Their display name at claim time.
+    pub assignee_name: Option<String>,
+    /// The `seq` of the newest message; 0 when empty. The next message gets `last_seq + 1`.
+    pub last_seq: u64,
+    /// The beginning of the newest message.
+    pub last_message_preview: Option<String>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last message, claim or close; lists sort by this.
+    pub last_activity_at: Timestamp,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Id.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The conversation.
+    pub conversation_id: String,
+    /// Position in the conversation (1, 2, 3, ... without gaps).
+    pub seq: u64,
+    /// The sender's idempotency key; unique per conversation.
+    pub client_id: Option<String>,
+    /// Who wrote it.
+    pub author_kind: AuthorKind,
+    /// The visitor's or staff member's id ("" for system messages).
+    pub author_id: String,
+    /// The author's display name at the time of writing.
+    pub author_name: Option<String>,
+    /// The text as given.
+    pub text: String,
+    /// When it was stored.
+    pub created_at: Timestamp,
+}
+
+/// A message to be appended; the store assigns `id` (unless a duplicate), `seq` and `created_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// The tenant.
+    pub tenant_id: String,
+    /// The conversation.
+    pub conversation_id: String,
+    /// The sender's idempotency key.
+    pub client_id: Option<String>,
+    /// Who writes.
+    pub author_kind: AuthorKind,
+    /// Their id.
+    pub author_id: String,
+    /// Their display name.
+    pub author_name: Option<String>,
+    /// The text (already validated).
+    pub text: String,
+}
+
+/// Characters of a message kept as the conversation's preview.
+pub const PREVIEW_CHARS: usize = 120;
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Timestamp)
+        .unwrap_or_default()
+}
+
+/// A new time-ordered unique id.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

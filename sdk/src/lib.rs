@@ -1,0 +1,16 @@
+//! # natter-sdk
+//!
+//! Everything a natter client needs, and the one definition of the wire protocol that the server
+//! speaks too:
+//!
+//! - [`protocol`]: WebSocket frames and the shared vocabulary (messages, conversations, errors).
+//! - [`api`]: REST request and response bodies.
+//! - [`codec`] (feature `json`): JSON encoding of frames with serde_json.
+//! - [`client`]: a sans-IO client state machine (connection state, outbox, resume cursors,
+//!   reconnect backoff) that compiles to `wasm32-unknown-unknown` for the widget and console.
+//! - [`transport`] (feature `native`): drives the client core over tokio-tungstenite.
+
+pub mod api;
+#[cfg(feature = "json")]
+pub mod codec;
+pub mod protocol;

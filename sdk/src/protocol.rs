@@ -1,0 +1,451 @@
+//! The natter wire protocol, version 1: the frames exchanged over `/v1/ws` and the shared vocabulary
+//! (messages, conversations, authors, error codes) that the REST API in [`crate::api`] reuses.
+//!
+//! These types are a compatibility promise: servers and clients in other languages are written
+//! against `docs/protocol.md`, which documents every frame defined here. Changing a field name or a
+//! tag is a protocol change; adding an optional field is not. Every enum that a newer server may
+//! extend is `#[non_exhaustive]` and clients must ignore frames whose `type` they do not know
+//! (see [`ServerFrame::Unknown`]).
+//!
+//! The types only derive serde; the JSON encoding itself lives in [`crate::codec`] so that the
+//! browser build can parse with the browser's own `JSON` instead of pulling in serde_json.
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this crate speaks. Sent in [`ClientFrame::Auth`] and echoed in
+/// [`ServerFrame::Welcome`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest message text, in Unicode scalar values (characters), that a server accepts.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// Largest WebSocket frame (in bytes) a server accepts from a client. A full-length message of
+/// multi-byte characters plus its envelope fits comfortably.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// A client-chosen identifier for one command, echoed in the response to it. Clients usually count
+/// up from 1 per connection.
+pub type RequestId = u64;
+
+/// Milliseconds since the Unix epoch (UTC).
+pub type Timestamp = i64;
+
+/// A frame sent by a client to the server.
+///
+/// The first frame on every socket must be [`ClientFrame::Auth`]; the server closes sockets that
+/// do not authenticate within a few seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Authenticate this socket with an access token (staff) or a visitor token.
+    Auth {
+        /// The protocol version the client speaks; must be [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// A bearer token obtained from the REST API (`/v1/auth/login` or `/v1/visitor/session`).
+        token: String,
+    },
+    /// Post a message to a conversation. Answered by [`ServerFrame::Sent`] or [`ServerFrame::Error`].
+    Send {
+        /// Request id echoed in the answer.
+        id: RequestId,
+        /// The conversation to post to.
+        conversation_id: String,
+        /// Client-chosen idempotency key (a UUID is recommended). Resending the same
+        /// `client_id` in the same conversation stores the message once and is acknowledged
+        /// with the same `seq`.
+        client_id: String,
+        /// The message text, 1 to [`MAX_MESSAGE_CHARS`] characters; stored as given (never
+        /// interpreted as HTML).
+        text: String,
+    },
+    /// Ask for every message after a given `seq`, per conversation. The server replays the missed
+    /// messages as [`ServerFrame::Message`] frames, in order, then answers [`ServerFrame::Synced`].
+    Sync {
+        /// Request id echoed in the answer.
+        id: RequestId,
+        /// One cursor per conversation the client already knows about.
+        cursors: Vec<Cursor>,
+    },
+    /// Tell the other participants that this client started or stopped typing. Not answered.
+    Typing {
+        /// The conversation being typed in.
+        conversation_id: String,
+        /// `true` while typing; clients send `false` when the composer is cleared or blurred.
+        typing: bool,
+    },
+    /// Application-level heartbeat (browsers cannot send WebSocket pings). Answered by
+    /// [`ServerFrame::Pong`] with the same nonce.
+    Ping {
+        /// Any number; echoed back.
+        #[serde(default)]
+        nonce: u64,
+    },
+}
+
+/// "I have every message of `conversation_id` up to and including `after_seq`."
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Cursor {
+    /// The conversation.
+    pub conversation_id: String,
+    /// The highest `seq` the client holds (0 when it holds none).
+    pub after_seq: u64,
+}
+
+/// A frame sent by the server to a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ServerFrame {
+    /// The socket is authenticated. Always the first frame the server sends.
+    Welcome {
+        /// The protocol version the server speaks for this socket.
+        protocol: u32,
+        /// Who this socket acts as.
+        principal: Principal,
+        /// The client should send a [`ClientFrame::Ping`] when it has sent nothing for this long;
+        /// it should consider the socket dead after twice this long without any frame.
+        heartbeat_ms: u64,
+    },
+    /// Answer to [`ClientFrame::Send`]: the message is durably stored.
+    Sent {
+        /// The request id of the `send` command.
+        id: RequestId,
+        /// The stored message (its `seq` is final).
+        message: Message,
+    },
+    /// Answer to [`ClientFrame::Sync`], sent after all replayed messages.
+    Synced {
+        /// The request id of the `sync` command.
+        id: RequestId,
+        /// The conversations visible to this principal with their latest `seq`, so a client learns
+        /// about conversations it did not ask for (for a visitor: all of theirs).
+        conversations: Vec<ConversationSummary>,
+    },
+    /// A command failed, or (without `id`) the connection-level problem that precedes a close.
+    Error {
+        /// The request id of the failed command, if the error answers one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable explanation (English); never contains secrets or message bodies.
+        message: String,
+    },
+    /// A new message in a conversation this socket follows (including the socket's own messages,
+    /// so every tab of the same visitor sees them).
+    Message {
+        /// The stored message.
+        message: Message,
+    },
+    /// Someone started or stopped typing.
+    Typing {
+        /// The conversation.
+        conversation_id: String,
+        /// Who is typing.
+        author: Author,
+        /// Started (`true`) or stopped (`false`).
+        typing: bool,
+    },
+    /// A conversation was created or changed (claimed, closed, new activity).
+    Conversation {
+        /// Its new state.
+        conversation: ConversationSummary,
+    },
+    /// Answer to [`ClientFrame::Ping`].
+    Pong {
+        /// The nonce of the ping.
+        nonce: u64,
+    },
+    /// The server is going away (for example a deploy); reconnect after the given delay. The
+    /// server closes the socket right after this frame.
+    Reconnect {
+        /// Why, for logs.
+        reason: String,
+        /// Suggested delay before reconnecting.
+        retry_after_ms: u64,
+    },
+    /// A frame type this version of the crate does not know. Clients ignore it; it is never sent.
+    #[serde(other, skip_serializing)]
+    Unknown,
+}
+
+/// Who a socket or token acts as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Principal {
+    /// Visitor or staff member.
+    pub kind: PrincipalKind,
+    /// The visitor's or staff member's id.
+    pub id: String,
+    /// The tenant (website) this principal belongs to.
+    pub tenant_id: String,
+    /// Display name, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The staff role; absent for visitors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<StaffRole>,
+}
+
+/// The two kinds of principals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    /// A website visitor (anonymous or identified by the site owner).
+    Visitor,
+    /// A staff member of the tenant (owner, admin or agent).
+    Staff,
+}
+
+/// Staff roles. Owners and admins manage the tenant; agents answer conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    /// Created the tenant; can do everything.
+    Owner,
+    /// Manages staff and settings.
+    Admin,
+    /// Answers conversations.
+    Agent,
+}
+
+/// The author of a message or a typing indicator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Author {
+    /// Visitor, staff or system.
+    pub kind: AuthorKind,
+    /// The visitor's or staff member's id (empty for system messages).
+    pub id: String,
+    /// Display name at the time of writing, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorKind {
+    /// The conversation's visitor.
+    Visitor,
+    /// A staff member.
+    Staff,
+    /// natter itself (for example "conversation closed").
+    System,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Message {
+    /// Server-assigned id.
+    pub id: String,
+    /// The conversation it belongs to.
+    pub conversation_id: String,
+    /// Position in the conversation: 1, 2, 3, ... with no gaps.
+    pub seq: u64,
+    /// The idempotency key the sender chose (absent for system messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Who wrote it.
+    pub author: Author,
+    /// The text, exactly as sent. Render it as text, never as HTML.
+    pub text: String,
+    /// When the server stored it.
+    pub created_at: Timestamp,
+}
+
+/// Lifecycle of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    /// Waiting for an agent.
+    Unassigned,
+    /// Claimed by an agent.
+    Open,
+    /// Closed; the visitor starts a new conversation to write again.
+    Closed,
+}
+
+impl ConversationStatus {
+    /// The wire name (`unassigned`, `open`, `closed`), also used in query strings and storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Unassigned => "unassigned",
+            ConversationStatus::Open => "open",
+            ConversationStatus::Closed => "closed",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "unassigned" => Some(ConversationStatus::Unassigned),
+            "open" => Some(ConversationStatus::Open),
+            "closed" => Some(ConversationStatus::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// A conversation as shown in lists and pushed on change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationSummary {
+    /// Server-assigned id.
+    pub id: String,
+    /// Unassigned, open or closed.
+    pub status: ConversationStatus,
+    /// The visitor who started it.
+    pub contact: Contact,
+    /// The agent who claimed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<StaffRef>,
+    /// The `seq` of the newest message (0 when empty).
+    pub last_seq: u64,
+    /// The beginning of the newest message's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message_preview: Option<String>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed (message, claim, close); lists are sorted by this, newest first.
+    pub last_activity_at: Timestamp,
+}
+
+/// The visitor side of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Contact {
+    /// The visitor's id.
+    pub visitor_id: String,
+    /// The site owner's user id, when the visitor is identified and verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Display name, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// E-mail, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// A reference to a staff member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaffRef {
+    /// The staff member's id.
+    pub id: String,
+    /// Their display name.
+    pub name: String,
+}
+
+/// Machine-readable error codes, shared by WebSocket `error` frames and REST error bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The request or frame is malformed (bad JSON, missing or mistyped field).
+    BadRequest,
+    /// A field has an invalid value (details in the message).
+    Invalid,
+    /// A message with no visible text.
+    EmptyMessage,
+    /// A message longer than [`MAX_MESSAGE_CHARS`].
+    MessageTooLong,
+    /// A request body or frame larger than allowed.
+    TooLarge,
+    /// Missing, malformed, forged or expired credentials.
+    Unauthenticated,
+    /// Authenticated, but not allowed to do this.
+    Forbidden,
+    /// No such thing (or not visible to the caller, which is deliberately indistinguishable).
+    NotFound,
+    /// The action conflicts with the current state (already claimed, e-mail taken, ...).
+    Conflict,
+    /// The conversation is closed.
+    ConversationClosed,
+    /// The tenant requires a verified identity and none (or a wrong one) was given.
+    IdentityRequired,
+    /// The Origin is not among the tenant's allowed origins.
+    OriginNotAllowed,
+    /// Too many requests; retry later.
+    RateLimited,
+    /// The client speaks a protocol version this server does not.
+    UnsupportedProtocol,
+    /// The server is temporarily unable to serve (storage down, shutting down).
+    Unavailable,
+    /// An unexpected server error; details are in the server's logs.
+    Internal,
+    /// A code this version of the crate does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// Returns at most `max_chars` characters of `text`, for previews.
+pub fn preview(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// Why a message text is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    /// Only whitespace (or nothing).
+    #[error("a message needs some text")]
+    Empty,
+    /// Longer than [`MAX_MESSAGE_CHARS`].
+    #[error("a message can be at most {MAX_MESSAGE_CHARS} characters")]
+    TooLong,
+}
+
+impl TextError {
+    /// The wire code for this refusal.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            TextError::Empty => ErrorCode::EmptyMessage,
+            TextError::TooLong => ErrorCode::MessageTooLong,
+        }
+    }
+}
+
+/// Checks a message text the way the server does, so clients can refuse early.
+pub fn validate_text(text: &str) -> Result<(), TextError> {
+    if text.trim().is_empty() {
+        return Err(TextError::Empty);
+    }
+    if text.chars().nth(MAX_MESSAGE_CHARS).is_some() {
+        return Err(TextError::TooLong);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whitespace_only_text_is_empty() {
+        assert_eq!(validate_text(" \n\t"), Err(TextError::Empty));
+    }
+
+    #[test]
+    fn a_text_at_the_limit_is_accepted_and_one_more_character_is_not() {
+        let at_limit = "é".repeat(MAX_MESSAGE_CHARS);
+        assert_eq!(validate_text(&at_limit), Ok(()));
+        assert_eq!(validate_text(&format!("{at_limit}x")), Err(TextError::TooLong));
+    }
+
+    #[test]
+    fn a_preview_cuts_on_character_boundaries() {
+        assert_eq!(preview("héllo wörld", 5), "héllo…");
+        assert_eq!(preview("short", 10), "short");
+    }
+}
