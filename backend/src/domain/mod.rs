@@ -158,3 +158,65 @@ pub fn now_ms() -> Timestamp {
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+/// Whether a browser `origin` (`scheme://host[:port]`) is in the tenant's allowed list. The
+/// comparison ignores ASCII case and a trailing slash, as browsers never send one.
+pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
+    let origin = origin.trim_end_matches('/');
+    allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+/// Checks that `origin` is a bare web origin: `http` or `https`, a host, an optional port, and
+/// nothing else. Returns it normalised (lowercase, no trailing slash).
+pub fn normalize_origin(origin: &str) -> Result<String, String> {
+    let trimmed = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| format!("{origin:?} must start with http:// or https://"))?;
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.contains(']') || host.ends_with(']') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
+    if host_ok && port_ok {
+        Ok(trimmed)
+    } else {
+        Err(format!(
+            "{origin:?} is not an origin like https://shop.example:8443"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_matches_regardless_of_case_and_trailing_slash() {
+        let allowed = vec!["https://Shop.example".to_owned()];
+        assert!(origin_allowed(&allowed, "https://shop.example"));
+        assert!(origin_allowed(&allowed, "https://shop.example/"));
+        assert!(!origin_allowed(&allowed, "https://evil.example"));
+        assert!(!origin_allowed(&allowed, "http://shop.example"));
+    }
+
+    #[test]
+    fn origins_with_paths_or_other_schemes_are_refused() {
+        assert_eq!(
+            normalize_origin("HTTPS://Shop.Example:8443/").as_deref(),
+            Ok("https://shop.example:8443")
+        );
+        assert!(normalize_origin("https://shop.example/path").is_err());
+        assert!(normalize_origin("ftp://shop.example").is_err());
+        assert!(normalize_origin("https://").is_err());
+        assert!(normalize_origin("https://shop.example:99999").is_err());
+        assert!(normalize_origin("*").is_err());
+    }
+}

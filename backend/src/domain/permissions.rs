@@ -1,1 +1,259 @@
-//! Who may do what: pure functions over principals and records, unit-tested without a server.
+//! Who may do what: pure functions over callers and records, unit-tested without a server.
+//!
+//! **Architecture Invariant**: every handler and WebSocket command asks one of these functions
+//! before acting; none of them does I/O. Tenant isolation is the first check of each: a record of
+//! another tenant is reported as not found, never as forbidden, so its existence does not leak.
+
+use crate::auth::{Caller, StaffCaller};
+use crate::domain::{Conversation, ConversationStatus, StaffRole};
+use crate::error::AppError;
+
+/// May `caller` read `conversation` (history, live events)? Visitors see only their own; staff
+/// see every conversation of their tenant.
+pub fn can_view(caller: &Caller, conversation: &Conversation) -> Result<(), AppError> {
+    match caller {
+        Caller::Staff(s) if s.tenant_id == conversation.tenant_id => Ok(()),
+        Caller::Visitor(v)
+            if v.tenant_id == conversation.tenant_id && v.visitor_id == conversation.visitor_id =>
+        {
+            Ok(())
+        }
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// May `caller` post in `conversation`? Its visitor may; staff may once it is assigned to them,
+/// and owners/admins may step into any claimed conversation. Nobody posts in a closed one.
+pub fn can_post(caller: &Caller, conversation: &Conversation) -> Result<(), AppError> {
+    can_view(caller, conversation)?;
+    if conversation.status == ConversationStatus::Closed {
+        return Err(AppError::ConversationClosed);
+    }
+    match caller {
+        Caller::Visitor(_) => Ok(()),
+        Caller::Staff(s) => match conversation.status {
+            ConversationStatus::Unassigned => Err(AppError::Forbidden(
+                "claim the conversation before replying",
+            )),
+            _ if conversation.assignee_id.as_deref() == Some(s.staff_id.as_str()) => Ok(()),
+            _ if s.is_manager() => Ok(()),
+            _ => Err(AppError::Forbidden(
+                "this conversation is assigned to someone else",
+            )),
+        },
+    }
+}
+
+/// May `caller` claim `conversation`? Any staff member of the tenant; the store decides the race.
+pub fn can_claim(caller: &Caller, conversation: &Conversation) -> Result<(), AppError> {
+    can_view(caller, conversation)?;
+    match caller {
+        Caller::Staff(_) => Ok(()),
+        Caller::Visitor(_) => Err(AppError::Forbidden("only staff can claim conversations")),
+    }
+}
+
+/// May `caller` close `conversation`? Its visitor, its assignee, or an owner/admin.
+pub fn can_close(caller: &Caller, conversation: &Conversation) -> Result<(), AppError> {
+    can_view(caller, conversation)?;
+    match caller {
+        Caller::Visitor(_) => Ok(()),
+        Caller::Staff(s)
+            if s.is_manager() || conversation.assignee_id.as_deref() == Some(&s.staff_id) =>
+        {
+            Ok(())
+        }
+        Caller::Staff(_) => Err(AppError::Forbidden(
+            "only the assignee or an admin can close this conversation",
+        )),
+    }
+}
+
+/// May `actor` manage tenant settings?
+pub fn can_manage_tenant(actor: &StaffCaller) -> Result<(), AppError> {
+    if actor.is_manager() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("only owners and admins can do this"))
+    }
+}
+
+/// May `actor` create an account with `role`? Owners create anyone; admins create agents.
+pub fn can_create_staff(actor: &StaffCaller, role: StaffRole) -> Result<(), AppError> {
+    match (actor.role, role) {
+        (StaffRole::Owner, _) | (StaffRole::Admin, StaffRole::Agent) => Ok(()),
+        (StaffRole::Admin, _) => Err(AppError::Forbidden(
+            "only owners can create owners and admins",
+        )),
+        (StaffRole::Agent, _) => Err(AppError::Forbidden("only owners and admins can do this")),
+    }
+}
+
+/// May `actor` change the account `target_id` (currently `target_role`) to `new_role` /
+/// `deactivate`? Owners change anyone but themselves' role or activity (so a tenant never loses
+/// its last owner by accident); admins change agents; everyone may rename themselves and change
+/// their own password.
+pub fn can_update_staff(
+    actor: &StaffCaller,
+    target_id: &str,
+    target_role: StaffRole,
+    new_role: Option<StaffRole>,
+    deactivate: bool,
+) -> Result<(), AppError> {
+    let is_self = actor.staff_id == target_id;
+    let changes_standing = new_role.is_some_and(|r| r != target_role) || deactivate;
+    if is_self {
+        return if changes_standing {
+            Err(AppError::Forbidden(
+                "you cannot change your own role or deactivate yourself",
+            ))
+        } else {
+            Ok(())
+        };
+    }
+    match actor.role {
+        StaffRole::Owner => Ok(()),
+        StaffRole::Admin
+            if target_role == StaffRole::Agent
+                && new_role.is_none_or(|r| r == StaffRole::Agent) =>
+        {
+            Ok(())
+        }
+        StaffRole::Admin => Err(AppError::Forbidden("admins can only manage agents")),
+        StaffRole::Agent => Err(AppError::Forbidden("only owners and admins can do this")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::VisitorCaller;
+
+    fn staff(id: &str, role: StaffRole) -> StaffCaller {
+        StaffCaller {
+            tenant_id: "t1".into(),
+            staff_id: id.into(),
+            name: id.into(),
+            role,
+        }
+    }
+
+    fn conversation(status: ConversationStatus, assignee: Option<&str>) -> Conversation {
+        Conversation {
+            id: "c1".into(),
+            tenant_id: "t1".into(),
+            visitor_id: "v1".into(),
+            contact_name: None,
+            contact_email: None,
+            contact_external_id: None,
+            status,
+            assignee_id: assignee.map(str::to_owned),
+            assignee_name: None,
+            last_seq: 0,
+            last_message_preview: None,
+            created_at: 0,
+            last_activity_at: 0,
+        }
+    }
+
+    fn visitor(id: &str, tenant: &str) -> Caller {
+        Caller::Visitor(VisitorCaller {
+            tenant_id: tenant.into(),
+            visitor_id: id.into(),
+            name: None,
+        })
+    }
+
+    #[test]
+    fn a_visitor_cannot_see_another_visitors_conversation() {
+        let c = conversation(ConversationStatus::Open, None);
+        assert!(can_view(&visitor("v1", "t1"), &c).is_ok());
+        assert!(matches!(
+            can_view(&visitor("v2", "t1"), &c),
+            Err(AppError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn staff_of_another_tenant_see_nothing() {
+        let c = conversation(ConversationStatus::Unassigned, None);
+        let mut outsider = staff("s9", StaffRole::Owner);
+        outsider.tenant_id = "t2".into();
+        assert!(matches!(
+            can_view(&Caller::Staff(outsider), &c),
+            Err(AppError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn an_agent_replies_only_in_conversations_assigned_to_them() {
+        let agent = Caller::Staff(staff("a1", StaffRole::Agent));
+        assert!(can_post(&agent, &conversation(ConversationStatus::Open, Some("a1"))).is_ok());
+        assert!(can_post(&agent, &conversation(ConversationStatus::Open, Some("a2"))).is_err());
+        assert!(can_post(&agent, &conversation(ConversationStatus::Unassigned, None)).is_err());
+    }
+
+    #[test]
+    fn an_admin_can_step_into_a_claimed_conversation() {
+        let admin = Caller::Staff(staff("ad", StaffRole::Admin));
+        assert!(can_post(&admin, &conversation(ConversationStatus::Open, Some("a2"))).is_ok());
+    }
+
+    #[test]
+    fn nobody_posts_in_a_closed_conversation() {
+        let c = conversation(ConversationStatus::Closed, Some("a1"));
+        assert!(matches!(
+            can_post(&visitor("v1", "t1"), &c),
+            Err(AppError::ConversationClosed)
+        ));
+        assert!(matches!(
+            can_post(&Caller::Staff(staff("a1", StaffRole::Agent)), &c),
+            Err(AppError::ConversationClosed)
+        ));
+    }
+
+    #[test]
+    fn visitors_cannot_claim() {
+        let c = conversation(ConversationStatus::Unassigned, None);
+        assert!(can_claim(&visitor("v1", "t1"), &c).is_err());
+        assert!(can_claim(&Caller::Staff(staff("a1", StaffRole::Agent)), &c).is_ok());
+    }
+
+    #[test]
+    fn only_the_assignee_or_a_manager_closes() {
+        let c = conversation(ConversationStatus::Open, Some("a1"));
+        assert!(can_close(&Caller::Staff(staff("a1", StaffRole::Agent)), &c).is_ok());
+        assert!(can_close(&Caller::Staff(staff("a2", StaffRole::Agent)), &c).is_err());
+        assert!(can_close(&Caller::Staff(staff("o", StaffRole::Owner)), &c).is_ok());
+        assert!(can_close(&visitor("v1", "t1"), &c).is_ok());
+    }
+
+    #[test]
+    fn admins_create_agents_but_not_admins() {
+        let admin = staff("ad", StaffRole::Admin);
+        assert!(can_create_staff(&admin, StaffRole::Agent).is_ok());
+        assert!(can_create_staff(&admin, StaffRole::Admin).is_err());
+        assert!(can_create_staff(&staff("o", StaffRole::Owner), StaffRole::Admin).is_ok());
+        assert!(can_create_staff(&staff("a", StaffRole::Agent), StaffRole::Agent).is_err());
+    }
+
+    #[test]
+    fn nobody_deactivates_or_demotes_themselves() {
+        let owner = staff("o", StaffRole::Owner);
+        assert!(can_update_staff(&owner, "o", StaffRole::Owner, None, true).is_err());
+        assert!(
+            can_update_staff(&owner, "o", StaffRole::Owner, Some(StaffRole::Agent), false).is_err()
+        );
+        assert!(can_update_staff(&owner, "o", StaffRole::Owner, None, false).is_ok());
+    }
+
+    #[test]
+    fn admins_manage_agents_only() {
+        let admin = staff("ad", StaffRole::Admin);
+        assert!(can_update_staff(&admin, "a", StaffRole::Agent, None, true).is_ok());
+        assert!(
+            can_update_staff(&admin, "a", StaffRole::Agent, Some(StaffRole::Admin), false).is_err()
+        );
+        assert!(can_update_staff(&admin, "o", StaffRole::Owner, None, true).is_err());
+    }
+}

@@ -24,7 +24,7 @@ use crate::domain::{
 };
 
 /// What can go wrong in a store.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// The record does not exist (in this tenant).
     #[error("not found")]

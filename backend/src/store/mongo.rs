@@ -1,1 +1,627 @@
-//! MongoDB store (work in progress).
+//! MongoDB store, for production and for several natter instances sharing one database.
+//!
+//! Every record is one document whose `_id` is the domain id; the shapes live in `records`. The
+//! deployment must be a replica set (or sharded cluster): appending messages uses multi-document
+//! transactions (see `append` for the design), and [`MongoStore::connect`] refuses a standalone
+//! server rather than failing on the first message.
+//!
+//! Durability: every write is acknowledged with `w: majority, j: true`, so an acknowledged
+//! message survives a crash or a failover; reads use read concern `majority` (transactions use
+//! `snapshot`), so nothing is read that a failover could roll back.
+//!
+//! Errors from the driver become [`StoreError`]s in `errors` only; duplicate keys (code 11000)
+//! become `Conflict` there and nowhere else.
+
+mod append;
+mod errors;
+mod records;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use mongodb::bson::{Document, doc};
+use mongodb::options::{
+    Acknowledgment, ClientOptions, IndexOptions, ReadConcern, ReturnDocument, TransactionOptions,
+    WriteConcern,
+};
+use mongodb::{Client, Collection, Database, IndexModel};
+
+use self::errors::{on_duplicate_key, store_error};
+use self::records::{
+    CONVERSATION_CLIENT_ID_INDEX, CONVERSATIONS, ConversationDoc, MESSAGES, MessageDoc, STAFF,
+    StaffDoc, TENANTS, TenantDoc, VISITORS, VisitorDoc, seq_to_bson,
+};
+use crate::domain::{
+    Conversation, ConversationStatus, Message, NewMessage, Staff, Tenant, Timestamp, Visitor,
+};
+use crate::store::{
+    Appended, ConversationFilter, ConversationStore, ListCursor, MessageStore, StaffStore,
+    StoreError, StoreHealth, StoreResult, TenantStore, VisitorStore,
+};
+
+/// The database used when the URL names none.
+const DEFAULT_DATABASE: &str = "natter";
+
+/// How long an operation waits for a usable server when the URL does not say
+/// (`serverSelectionTimeoutMS`). The driver's 30 s default would leave requests and `/readyz`
+/// hanging long after the database is gone.
+const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The MongoDB implementation of every store trait. Cheap to clone (the driver's client is a
+/// handle to a shared connection pool).
+#[derive(Clone, Debug)]
+pub struct MongoStore {
+    client: Client,
+    db: Database,
+    tenants: Collection<TenantDoc>,
+    staff: Collection<StaffDoc>,
+    visitors: Collection<VisitorDoc>,
+    conversations: Collection<ConversationDoc>,
+    messages: Collection<MessageDoc>,
+    /// Options of the transactions that append messages.
+    transaction_options: TransactionOptions,
+}
+
+/// `w: majority, j: true`: acknowledged writes survive a crash and a failover.
+fn durable_write_concern() -> WriteConcern {
+    WriteConcern::builder()
+        .w(Acknowledgment::Majority)
+        .journal(true)
+        .build()
+}
+
+impl MongoStore {
+    /// Connects to the deployment at `url` (database name from the URL path, default `natter`),
+    /// checks that it supports transactions, and creates the indexes.
+    ///
+    /// The write concern is always `majority` with journaling, whatever the URL says: natter
+    /// promises that acknowledged messages are durable.
+    pub async fn connect(url: &str) -> StoreResult<MongoStore> {
+        let mut options = ClientOptions::parse(url).await.map_err(store_error)?;
+        options.app_name.get_or_insert_with(|| "natter".into());
+        options
+            .server_selection_timeout
+            .get_or_insert(SERVER_SELECTION_TIMEOUT);
+        options.write_concern = Some(durable_write_concern());
+        options.read_concern = Some(ReadConcern::majority());
+        let database = options
+            .default_database
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DATABASE.into());
+        let client = Client::with_options(options).map_err(store_error)?;
+
+        let hello = client
+            .database("admin")
+            .run_command(doc! { "hello": 1 })
+            .await
+            .map_err(store_error)?;
+        let is_replica_set = hello.get_str("setName").is_ok();
+        let is_mongos = hello.get_str("msg") == Ok("isdbgrid");
+        if !is_replica_set && !is_mongos {
+            return Err(StoreError::Internal(
+                "MongoDB must be a replica set or a sharded cluster: natter needs transactions \
+                 (a single server can run as a one-member replica set)"
+                    .into(),
+            ));
+        }
+
+        let db = client.database(&database);
+        let store = MongoStore {
+            tenants: db.collection(TENANTS),
+            staff: db.collection(STAFF),
+            visitors: db.collection(VISITORS),
+            conversations: db.collection(CONVERSATIONS),
+            messages: db.collection(MESSAGES),
+            transaction_options: TransactionOptions::builder()
+                .read_concern(ReadConcern::snapshot())
+                .write_concern(durable_write_concern())
+                .build(),
+            client,
+            db,
+        };
+        store.create_indexes().await?;
+        Ok(store)
+    }
+
+    /// Creates the indexes every query relies on (idempotent; existing ones are kept).
+    async fn create_indexes(&self) -> StoreResult<()> {
+        fn index(name: &str, keys: Document) -> IndexModel {
+            IndexModel::builder()
+                .keys(keys)
+                .options(IndexOptions::builder().name(name.to_owned()).build())
+                .build()
+        }
+        fn unique(name: &str, keys: Document, only_strings: Option<&str>) -> IndexModel {
+            let partial = only_strings.map(|field| doc! { field: { "$type": "string" } });
+            IndexModel::builder()
+                .keys(keys)
+                .options(
+                    IndexOptions::builder()
+                        .name(name.to_owned())
+                        .unique(true)
+                        .partial_filter_expression(partial)
+                        .build(),
+                )
+                .build()
+        }
+
+        self.tenants
+            .create_index(unique("site_key_unique", doc! { "site_key": 1 }, None))
+            .await
+            .map_err(store_error)?;
+        self.staff
+            .create_indexes([
+                unique("email_unique", doc! { "email": 1 }, None),
+                index(
+                    "tenant_created",
+                    doc! { "tenant_id": 1, "created_at": 1, "_id": 1 },
+                ),
+            ])
+            .await
+            .map_err(store_error)?;
+        self.visitors
+            .create_index(unique(
+                "tenant_external_id_unique",
+                doc! { "tenant_id": 1, "external_id": 1 },
+                Some("external_id"),
+            ))
+            .await
+            .map_err(store_error)?;
+        // One index per list filter, each ending in the list order so that a page is an index
+        // range scan: (last_activity_at desc, _id desc).
+        self.conversations
+            .create_indexes([
+                index(
+                    "tenant_activity",
+                    doc! { "tenant_id": 1, "last_activity_at": -1, "_id": -1 },
+                ),
+                index(
+                    "tenant_status_activity",
+                    doc! { "tenant_id": 1, "status": 1, "last_activity_at": -1, "_id": -1 },
+                ),
+                index(
+                    "tenant_assignee_activity",
+                    doc! { "tenant_id": 1, "assignee_id": 1, "last_activity_at": -1, "_id": -1 },
+                ),
+                index(
+                    "tenant_visitor_activity",
+                    doc! { "tenant_id": 1, "visitor_id": 1, "last_activity_at": -1, "_id": -1 },
+                ),
+            ])
+            .await
+            .map_err(store_error)?;
+        self.messages
+            .create_indexes([
+                unique(
+                    "conversation_seq_unique",
+                    doc! { "conversation_id": 1, "seq": 1 },
+                    None,
+                ),
+                unique(
+                    CONVERSATION_CLIENT_ID_INDEX,
+                    doc! { "conversation_id": 1, "client_id": 1 },
+                    Some("client_id"),
+                ),
+            ])
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// A conversation of a tenant, decoded.
+    async fn find_conversation(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<Conversation>> {
+        self.conversations
+            .find_one(doc! { "_id": id, "tenant_id": tenant_id })
+            .await
+            .map_err(store_error)?
+            .map(Conversation::try_from)
+            .transpose()
+    }
+
+    /// Messages of a conversation matching `range` (a filter on `seq`), in `seq` order
+    /// (`direction` 1 or -1), at most `limit`.
+    async fn find_messages(
+        &self,
+        tenant_id: &str,
+        conversation_id: &str,
+        range: Option<Document>,
+        direction: i32,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        // MongoDB reads `limit(0)` as "no limit".
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut filter = doc! { "conversation_id": conversation_id, "tenant_id": tenant_id };
+        if let Some(range) = range {
+            filter.insert("seq", range);
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let docs: Vec<MessageDoc> = self
+            .messages
+            .find(filter)
+            .sort(doc! { "seq": direction })
+            .limit(limit)
+            .batch_size(u32::try_from(limit).unwrap_or(u32::MAX))
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        docs.into_iter().map(Message::try_from).collect()
+    }
+}
+
+/// `text` as a regular expression matching itself. Every ASCII punctuation character is escaped
+/// (always safe in PCRE); other characters stand for themselves.
+fn escape_regex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if c.is_ascii_punctuation() || c == ' ' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[async_trait]
+impl TenantStore for MongoStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        self.tenants
+            .insert_one(TenantDoc::from(tenant))
+            .await
+            .map_err(on_duplicate_key("tenant id or site key already in use"))?;
+        Ok(())
+    }
+
+    async fn tenant_by_id(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        let found = self
+            .tenants
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(store_error)?;
+        Ok(found.map(Tenant::from))
+    }
+
+    async fn tenant_by_site_key(&self, site_key: &str) -> StoreResult<Option<Tenant>> {
+        let found = self
+            .tenants
+            .find_one(doc! { "site_key": site_key })
+            .await
+            .map_err(store_error)?;
+        Ok(found.map(Tenant::from))
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        let result = self
+            .tenants
+            .update_one(
+                doc! { "_id": &tenant.id },
+                doc! { "$set": {
+                    "name": &tenant.name,
+                    "allowed_origins": &tenant.allowed_origins,
+                    "identity_secret": &tenant.identity_secret,
+                    "require_verified_identity": tenant.require_verified_identity,
+                } },
+            )
+            .await
+            .map_err(store_error)?;
+        if result.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl StaffStore for MongoStore {
+    async fn create_staff(&self, staff: &Staff) -> StoreResult<()> {
+        self.staff
+            .insert_one(StaffDoc::from(staff))
+            .await
+            .map_err(on_duplicate_key("e-mail already in use"))?;
+        Ok(())
+    }
+
+    async fn staff_by_id(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Staff>> {
+        let found = self
+            .staff
+            .find_one(doc! { "_id": id, "tenant_id": tenant_id })
+            .await
+            .map_err(store_error)?;
+        Ok(found.map(Staff::from))
+    }
+
+    async fn staff_by_email(&self, email: &str) -> StoreResult<Option<Staff>> {
+        let found = self
+            .staff
+            .find_one(doc! { "email": email.to_lowercase() })
+            .await
+            .map_err(store_error)?;
+        Ok(found.map(Staff::from))
+    }
+
+    async fn list_staff(&self, tenant_id: &str) -> StoreResult<Vec<Staff>> {
+        let docs: Vec<StaffDoc> = self
+            .staff
+            .find(doc! { "tenant_id": tenant_id })
+            .sort(doc! { "created_at": 1, "_id": 1 })
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        Ok(docs.into_iter().map(Staff::from).collect())
+    }
+
+    async fn update_staff(&self, staff: &Staff) -> StoreResult<()> {
+        let result = self
+            .staff
+            .update_one(
+                doc! { "_id": &staff.id, "tenant_id": &staff.tenant_id },
+                doc! { "$set": {
+                    "name": &staff.name,
+                    "role": staff_role(staff),
+                    "password_hash": &staff.password_hash,
+                    "active": staff.active,
+                } },
+            )
+            .await
+            .map_err(store_error)?;
+        if result.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+/// The stored spelling of a staff member's role (the serde name, as in [`StaffDoc`]).
+fn staff_role(staff: &Staff) -> &'static str {
+    use crate::domain::StaffRole;
+    match staff.role {
+        StaffRole::Owner => "owner",
+        StaffRole::Admin => "admin",
+        StaffRole::Agent => "agent",
+    }
+}
+
+#[async_trait]
+impl VisitorStore for MongoStore {
+    async fn create_visitor(&self, visitor: &Visitor) -> StoreResult<()> {
+        self.visitors
+            .insert_one(VisitorDoc::from(visitor))
+            .await
+            .map_err(on_duplicate_key("visitor id or external id already in use"))?;
+        Ok(())
+    }
+
+    async fn visitor_by_id(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Visitor>> {
+        let found = self
+            .visitors
+            .find_one(doc! { "_id": id, "tenant_id": tenant_id })
+            .await
+            .map_err(store_error)?;
+        Ok(found.map(Visitor::from))
+    }
+
+    async fn visitor_by_external_id(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<Visitor>> {
+        let found = self
+            .visitors
+            .find_one(doc! { "tenant_id": tenant_id, "external_id": external_id })
+            .await
+            .map_err(store_error)?;
+        Ok(found.map(Visitor::from))
+    }
+
+    async fn update_visitor(&self, visitor: &Visitor) -> StoreResult<()> {
+        let result = self
+            .visitors
+            .update_one(
+                doc! { "_id": &visitor.id, "tenant_id": &visitor.tenant_id },
+                doc! { "$set": { "name": &visitor.name, "email": &visitor.email } },
+            )
+            .await
+            .map_err(store_error)?;
+        if result.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ConversationStore for MongoStore {
+    async fn create_conversation(&self, conversation: &Conversation) -> StoreResult<()> {
+        self.conversations
+            .insert_one(ConversationDoc::from(conversation))
+            .await
+            .map_err(on_duplicate_key("conversation id already in use"))?;
+        Ok(())
+    }
+
+    async fn conversation(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Conversation>> {
+        self.find_conversation(tenant_id, id).await
+    }
+
+    async fn list_conversations(
+        &self,
+        tenant_id: &str,
+        filter: &ConversationFilter,
+        after: Option<&ListCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Conversation>> {
+        // MongoDB reads `limit(0)` as "no limit".
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut query = doc! { "tenant_id": tenant_id };
+        if let Some(status) = filter.status {
+            query.insert("status", status.as_str());
+        }
+        if let Some(assignee_id) = &filter.assignee_id {
+            query.insert("assignee_id", assignee_id);
+        }
+        if let Some(visitor_id) = &filter.visitor_id {
+            query.insert("visitor_id", visitor_id);
+        }
+        if let Some(search) = &filter.contact_search {
+            query.insert(
+                "contact_name",
+                doc! { "$regex": escape_regex(search), "$options": "i" },
+            );
+        }
+        if let Some(after) = after {
+            query.insert(
+                "$or",
+                vec![
+                    doc! { "last_activity_at": { "$lt": after.last_activity_at } },
+                    doc! { "last_activity_at": after.last_activity_at, "_id": { "$lt": &after.id } },
+                ],
+            );
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let docs: Vec<ConversationDoc> = self
+            .conversations
+            .find(query)
+            .sort(doc! { "last_activity_at": -1, "_id": -1 })
+            .limit(limit)
+            .batch_size(u32::try_from(limit).unwrap_or(u32::MAX))
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        docs.into_iter().map(Conversation::try_from).collect()
+    }
+
+    async fn claim(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        assignee_id: &str,
+        assignee_name: &str,
+        now: Timestamp,
+    ) -> StoreResult<Conversation> {
+        // One atomic conditional update decides the race between agents (and server
+        // instances): only the first finds the conversation still unassigned.
+        let claimed = self
+            .conversations
+            .find_one_and_update(
+                doc! {
+                    "_id": id,
+                    "tenant_id": tenant_id,
+                    "status": ConversationStatus::Unassigned.as_str(),
+                },
+                doc! { "$set": {
+                    "status": ConversationStatus::Open.as_str(),
+                    "assignee_id": assignee_id,
+                    "assignee_name": assignee_name,
+                    "last_activity_at": now,
+                } },
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(store_error)?;
+        match claimed {
+            Some(doc) => Conversation::try_from(doc),
+            None => match self.find_conversation(tenant_id, id).await? {
+                Some(_) => Err(StoreError::Conflict(
+                    "conversation is not unassigned".into(),
+                )),
+                None => Err(StoreError::NotFound),
+            },
+        }
+    }
+
+    async fn close(&self, tenant_id: &str, id: &str, now: Timestamp) -> StoreResult<Conversation> {
+        let closed = ConversationStatus::Closed.as_str();
+        let updated = self
+            .conversations
+            .find_one_and_update(
+                doc! { "_id": id, "tenant_id": tenant_id, "status": { "$ne": closed } },
+                doc! { "$set": { "status": closed, "last_activity_at": now } },
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(store_error)?;
+        match updated {
+            Some(doc) => Conversation::try_from(doc),
+            // Already closed (returned unchanged) or absent.
+            None => self
+                .find_conversation(tenant_id, id)
+                .await?
+                .ok_or(StoreError::NotFound),
+        }
+    }
+}
+
+#[async_trait]
+impl MessageStore for MongoStore {
+    async fn append_batch(
+        &self,
+        batch: &[NewMessage],
+        now: Timestamp,
+    ) -> StoreResult<Vec<StoreResult<Appended>>> {
+        self.append_batch_impl(batch, now).await
+    }
+
+    async fn messages_after(
+        &self,
+        tenant_id: &str,
+        conversation_id: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        let range = doc! { "$gt": seq_to_bson(after_seq) };
+        self.find_messages(tenant_id, conversation_id, Some(range), 1, limit)
+            .await
+    }
+
+    async fn messages_before(
+        &self,
+        tenant_id: &str,
+        conversation_id: &str,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        let range = before_seq.map(|before| doc! { "$lt": seq_to_bson(before) });
+        let mut page = self
+            .find_messages(tenant_id, conversation_id, range, -1, limit)
+            .await?;
+        page.reverse();
+        Ok(page)
+    }
+}
+
+#[async_trait]
+impl StoreHealth for MongoStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.db
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_search_text_has_no_regex_metacharacters_left() {
+        assert_eq!(escape_regex("a.b*c"), r"a\.b\*c");
+        assert_eq!(escape_regex("(x)|[y]"), r"\(x\)\|\[y\]");
+        assert_eq!(escape_regex("Zoë 1"), r"Zoë\ 1");
+    }
+}

@@ -1,0 +1,272 @@
+//! The chat application layer: starting, reading, posting to, claiming and closing
+//! conversations. Each operation checks `domain::permissions`, calls the stores, and publishes
+//! what changed to the [`hub::Hub`]. HTTP handlers and WebSocket sessions both call in here, so
+//! the two paths behave the same.
+//!
+//! **Architecture Invariant**: a message is published (fanned out) only after
+//! [`writer::MessageWriter::append`] returned it as stored, i.e. after it is durable.
+
+pub mod hub;
+pub mod writer;
+
+use std::sync::Arc;
+
+use natter_sdk::protocol::validate_text;
+
+use crate::auth::{Caller, StaffCaller, VisitorCaller};
+use crate::domain::permissions;
+use crate::domain::{
+    AuthorKind, Conversation, ConversationStatus, Message, NewMessage, new_id, now_ms,
+};
+use crate::error::{AppError, AppResult};
+use crate::store::{Appended, ConversationFilter, Stores};
+use crate::wire;
+
+use hub::Hub;
+use writer::MessageWriter;
+
+/// Longest accepted client id (idempotency key).
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
+
+/// Checks a client-chosen message id: 1 to 64 characters of `A-Z a-z 0-9 - _ . :`.
+pub fn validate_client_id(client_id: &str) -> AppResult<()> {
+    let ok = !client_id.is_empty()
+        && client_id.len() <= MAX_CLIENT_ID_CHARS
+        && client_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(format!(
+            "client_id: 1 to {MAX_CLIENT_ID_CHARS} characters of A-Z a-z 0-9 - _ . :"
+        )))
+    }
+}
+
+/// The chat service. Cheap to clone.
+#[derive(Clone)]
+pub struct Chat {
+    stores: Stores,
+    writer: MessageWriter,
+    hub: Arc<Hub>,
+}
+
+impl Chat {
+    /// A service over `stores`, writing through `writer` and publishing to `hub`.
+    pub fn new(stores: Stores, writer: MessageWriter, hub: Arc<Hub>) -> Self {
+        Chat {
+            stores,
+            writer,
+            hub,
+        }
+    }
+
+    /// The hub this service publishes to.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    /// Returns the visitor's current (not closed) conversation, or starts one. Idempotent, so
+    /// a widget retrying over a flaky network never opens two.
+    pub async fn start_conversation(
+        &self,
+        visitor: &VisitorCaller,
+    ) -> AppResult<(Conversation, bool)> {
+        let filter = ConversationFilter {
+            visitor_id: Some(visitor.visitor_id.clone()),
+            ..Default::default()
+        };
+        let existing = self
+            .stores
+            .conversations
+            .list_conversations(&visitor.tenant_id, &filter, None, 20)
+            .await?;
+        if let Some(current) = existing
+            .into_iter()
+            .find(|c| c.status != ConversationStatus::Closed)
+        {
+            return Ok((current, false));
+        }
+        let profile = self
+            .stores
+            .visitors
+            .visitor_by_id(&visitor.tenant_id, &visitor.visitor_id)
+            .await?
+            .ok_or(AppError::Unauthenticated("unknown visitor"))?;
+        let now = now_ms();
+        let conversation = Conversation {
+            id: new_id(),
+            tenant_id: visitor.tenant_id.clone(),
+            visitor_id: visitor.visitor_id.clone(),
+            contact_name: profile.name,
+            contact_email: profile.email,
+            contact_external_id: profile.external_id,
+            status: ConversationStatus::Unassigned,
+            assignee_id: None,
+            assignee_name: None,
+            last_seq: 0,
+            last_message_preview: None,
+            created_at: now,
+            last_activity_at: now,
+        };
+        self.stores
+            .conversations
+            .create_conversation(&conversation)
+            .await?;
+        metrics::counter!("natter_conversations_started_total").increment(1);
+        self.hub
+            .publish_conversation(&conversation, &wire::conversation_frame(&conversation));
+        Ok((conversation, true))
+    }
+
+    /// Loads a conversation the caller may see.
+    pub async fn conversation(&self, caller: &Caller, id: &str) -> AppResult<Conversation> {
+        let conversation = self
+            .stores
+            .conversations
+            .conversation(caller.tenant_id(), id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        permissions::can_view(caller, &conversation)?;
+        Ok(conversation)
+    }
+
+    /// Posts a message as `caller` to `conversation` (already loaded and visible to the caller)
+    /// and waits until it is stored. Returns the message and whether it is new; a resent
+    /// `client_id` returns the earlier message and `false`.
+    pub async fn post(
+        &self,
+        caller: &Caller,
+        conversation: &Conversation,
+        client_id: &str,
+        text: &str,
+    ) -> AppResult<(Message, bool)> {
+        self.submit_post(caller, conversation, client_id, text)
+            .await?
+            .finish()
+            .await
+    }
+
+    /// The first half of [`Chat::post`]: validates and queues the message for storage, and
+    /// returns at once. Posts submitted in order are stored in order, so a WebSocket session
+    /// can submit several before awaiting their [`PendingPost::finish`].
+    pub async fn submit_post(
+        &self,
+        caller: &Caller,
+        conversation: &Conversation,
+        client_id: &str,
+        text: &str,
+    ) -> AppResult<PendingPost> {
+        validate_client_id(client_id)?;
+        validate_text(text)?;
+        permissions::can_post(caller, conversation)?;
+        let (author_kind, author_id, author_name) = match caller {
+            Caller::Staff(s) => (AuthorKind::Staff, s.staff_id.clone(), Some(s.name.clone())),
+            Caller::Visitor(v) => (AuthorKind::Visitor, v.visitor_id.clone(), v.name.clone()),
+        };
+        let stored = self
+            .writer
+            .submit(NewMessage {
+                tenant_id: conversation.tenant_id.clone(),
+                conversation_id: conversation.id.clone(),
+                client_id: Some(client_id.to_owned()),
+                author_kind,
+                author_id: author_id.clone(),
+                author_name,
+                text: text.to_owned(),
+            })
+            .await?;
+        Ok(PendingPost {
+            stored,
+            author_id,
+            conversation: conversation.clone(),
+            hub: self.hub.clone(),
+        })
+    }
+
+    /// Claims an unassigned conversation for `staff`; exactly one of several concurrent claims
+    /// wins, the others get `Conflict`.
+    pub async fn claim(&self, staff: &StaffCaller, id: &str) -> AppResult<Conversation> {
+        let caller = Caller::Staff(staff.clone());
+        let conversation = self.conversation(&caller, id).await?;
+        permissions::can_claim(&caller, &conversation)?;
+        let claimed = self
+            .stores
+            .conversations
+            .claim(&staff.tenant_id, id, &staff.staff_id, &staff.name, now_ms())
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict(_) => {
+                    AppError::Conflict("the conversation is not waiting to be claimed".into())
+                }
+                other => other.into(),
+            })?;
+        metrics::counter!("natter_conversations_claimed_total").increment(1);
+        self.hub
+            .publish_conversation(&claimed, &wire::conversation_frame(&claimed));
+        Ok(claimed)
+    }
+
+    /// Closes a conversation.
+    pub async fn close(&self, caller: &Caller, id: &str) -> AppResult<Conversation> {
+        let conversation = self.conversation(caller, id).await?;
+        permissions::can_close(caller, &conversation)?;
+        if conversation.status == ConversationStatus::Closed {
+            return Ok(conversation);
+        }
+        let closed = self
+            .stores
+            .conversations
+            .close(caller.tenant_id(), id, now_ms())
+            .await?;
+        self.hub
+            .publish_conversation(&closed, &wire::conversation_frame(&closed));
+        Ok(closed)
+    }
+}
+
+/// A message queued for storage by [`Chat::submit_post`].
+pub struct PendingPost {
+    stored: writer::Stored,
+    author_id: String,
+    conversation: Conversation,
+    hub: Arc<Hub>,
+}
+
+impl PendingPost {
+    /// Waits until the message is durably stored, then publishes it (if new) to everyone who
+    /// follows the conversation. Returns the message and whether it is new.
+    pub async fn finish(self) -> AppResult<(Message, bool)> {
+        match self.stored.await? {
+            Appended::Stored(message) => {
+                self.hub
+                    .publish_message(&self.conversation, &wire::message_frame(&message));
+                Ok((message, true))
+            }
+            Appended::Duplicate(message) if message.author_id == self.author_id => {
+                Ok((message, false))
+            }
+            Appended::Duplicate(_) => {
+                // Another author's client id: never reveal or overwrite their message.
+                Err(AppError::Conflict(
+                    "client_id already used in this conversation".into(),
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_are_short_plain_tokens() {
+        assert!(validate_client_id("0190a1b2-c3d4").is_ok());
+        assert!(validate_client_id("").is_err());
+        assert!(validate_client_id(&"x".repeat(65)).is_err());
+        assert!(validate_client_id("has space").is_err());
+        assert!(validate_client_id("<script>").is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! The HTTP surface: one module per resource, each exposing `router()`, merged by [`router`]
+//! with the middleware every request passes through (tracing, body limit, security headers,
+//! CORS for the visitor-facing routes, per-IP rate limits on the entry points).
+//!
+//! **API Boundary**: everything under `/v1/` is the public, versioned REST API documented at
+//! `/openapi.json`; `/v1/ws` is the WebSocket gateway (`crate::ws`, `docs/protocol.md`).
+
+pub mod auth;
+pub mod conversations;
+pub mod extract;
+pub mod limits;
+pub mod ops;
+pub mod staff;
+pub mod tenant;
+pub mod visitor;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::response::IntoResponse;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let trust_proxy = config.trust_proxy;
+
+    // Browsers on tenants' websites call these; the handlers check the Origin against the
+    // tenant's allowed origins (the tenant is only known from the body or token, which a CORS
+    // preflight does not carry), so CORS here only lets allowed pages read the answers.
+    let visitor_cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600));
+
+    let mut sign_in = auth::router();
+    let mut visitor_session = visitor::router();
+    if config.rate_limits {
+        // Sign-in: bursts of 10, then one attempt every 6 s per IP (10/min).
+        sign_in = sign_in.layer(limits::per_ip(Duration::from_secs(6), 10, trust_proxy));
+        // Visitor sessions: bursts of 30, then one every 2 s per IP (a shared office NAT opens
+        // many widgets at once).
+        visitor_session =
+            visitor_session.layer(limits::per_ip(Duration::from_secs(2), 30, trust_proxy));
+    }
+
+    let api = Router::new()
+        .merge(sign_in)
+        .merge(staff::router())
+        .merge(tenant::router())
+        .merge(visitor_session.layer(visitor_cors.clone()))
+        .merge(conversations::router().layer(visitor_cors))
+        .merge(crate::ws::router())
+        .fallback(not_found);
+
+    let docs = ops::router().layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'",
+        ),
+    ));
+
+    Router::new()
+        .merge(api)
+        .merge(docs)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let path = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(MatchedPath::as_str)
+                    .unwrap_or("unmatched");
+                // The raw URI is not logged: query strings may carry search terms.
+                tracing::info_span!("http", method = %request.method(), path)
+            }),
+        )
+        .with_state(state)
+}
+
+async fn not_found() -> impl IntoResponse {
+    AppError::NotFound
+}

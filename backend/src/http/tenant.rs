@@ -1,0 +1,84 @@
+//! The caller's tenant settings: `GET /v1/tenant`, `PATCH /v1/tenant`.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use natter_sdk::api::{ErrorBody, TenantInfo, UpdateTenantRequest};
+
+use crate::app::AppState;
+use crate::domain::{normalize_origin, permissions};
+use crate::error::{AppError, AppResult};
+use crate::http::extract::{ApiJson, StaffAuth};
+use crate::wire;
+
+/// Most origins a tenant may allow.
+pub const MAX_ORIGINS: usize = 50;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/tenant", get(get_tenant).patch(update_tenant))
+}
+
+/// The caller's tenant. Any staff member.
+#[utoipa::path(get, path = "/v1/tenant", tag = "tenant", security(("bearer" = [])),
+    responses((status = 200, body = TenantInfo), (status = 401, body = ErrorBody)))]
+pub async fn get_tenant(
+    State(state): State<AppState>,
+    StaffAuth(actor): StaffAuth,
+) -> AppResult<Json<TenantInfo>> {
+    let tenant = state
+        .stores
+        .tenants
+        .tenant_by_id(&actor.tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(wire::tenant(&tenant)))
+}
+
+/// Changes the tenant's name, allowed origins or identity requirement. Owners and admins.
+#[utoipa::path(patch, path = "/v1/tenant", tag = "tenant", security(("bearer" = [])),
+    request_body = UpdateTenantRequest,
+    responses((status = 200, body = TenantInfo), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+#[tracing::instrument(skip_all, fields(tenant_id = %actor.tenant_id))]
+pub async fn update_tenant(
+    State(state): State<AppState>,
+    StaffAuth(actor): StaffAuth,
+    ApiJson(request): ApiJson<UpdateTenantRequest>,
+) -> AppResult<Json<TenantInfo>> {
+    permissions::can_manage_tenant(&actor)?;
+    let mut tenant = state
+        .stores
+        .tenants
+        .tenant_by_id(&actor.tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Some(name) = request.name {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::Invalid("name: 1 to 100 characters".into()));
+        }
+        tenant.name = name.to_owned();
+    }
+    if let Some(origins) = request.allowed_origins {
+        if origins.len() > MAX_ORIGINS {
+            return Err(AppError::Invalid(format!(
+                "allowed_origins: at most {MAX_ORIGINS}"
+            )));
+        }
+        let mut normalized = origins
+            .iter()
+            .map(|o| {
+                normalize_origin(o).map_err(|e| AppError::Invalid(format!("allowed_origins: {e}")))
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        normalized.sort();
+        normalized.dedup();
+        tenant.allowed_origins = normalized;
+    }
+    if let Some(require) = request.require_verified_identity {
+        tenant.require_verified_identity = require;
+    }
+    state.stores.tenants.update_tenant(&tenant).await?;
+    Ok(Json(wire::tenant(&tenant)))
+}

@@ -1,0 +1,209 @@
+//! Visitor sessions: `POST /v1/visitor/session`, called by the widget from the tenant's website.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use natter_sdk::api::{ErrorBody, VisitorSessionRequest, VisitorSessionResponse};
+use natter_sdk::protocol::{Principal, PrincipalKind};
+
+use crate::app::AppState;
+use crate::auth::identity::verify_user_hash;
+use crate::auth::tokens::{TokenKind, now_secs};
+use crate::domain::{Tenant, Visitor, new_id, now_ms, origin_allowed};
+use crate::error::{AppError, AppResult};
+use crate::http::extract::ApiJson;
+use crate::store::StoreError;
+
+/// Longest accepted visitor name.
+pub const MAX_NAME_CHARS: usize = 100;
+/// Longest accepted e-mail.
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// Longest accepted external user id.
+pub const MAX_USER_ID_CHARS: usize = 128;
+
+/// Routes of this module (rate limited per IP by the caller).
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/visitor/session", post(create_session))
+}
+
+fn clean_optional(field: &str, value: Option<String>, max: usize) -> AppResult<Option<String>> {
+    let Some(value) = value else { return Ok(None) };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.chars().count() > max || trimmed.chars().any(char::is_control) {
+        return Err(AppError::Invalid(format!(
+            "{field}: at most {max} characters, no control characters"
+        )));
+    }
+    Ok(Some(trimmed.to_owned()))
+}
+
+fn clean_email(value: Option<String>) -> AppResult<Option<String>> {
+    let email = clean_optional("email", value, MAX_EMAIL_CHARS)?;
+    if let Some(e) = &email
+        && (!e.contains('@') || e.contains(char::is_whitespace))
+    {
+        return Err(AppError::Invalid("email: not an e-mail address".into()));
+    }
+    Ok(email)
+}
+
+/// Opens or continues a visitor session for a site. Anyone, from an allowed Origin.
+#[utoipa::path(post, path = "/v1/visitor/session", tag = "visitor",
+    request_body = VisitorSessionRequest,
+    responses((status = 200, body = VisitorSessionResponse),
+              (status = 401, description = "identity required or invalid", body = ErrorBody),
+              (status = 403, description = "origin not allowed", body = ErrorBody),
+              (status = 404, description = "unknown site key", body = ErrorBody),
+              (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn create_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<VisitorSessionRequest>,
+) -> AppResult<Json<VisitorSessionResponse>> {
+    let tenant = state
+        .stores
+        .tenants
+        .tenant_by_site_key(request.site_key.trim())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Some(origin) = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        && !origin_allowed(&tenant.allowed_origins, origin)
+    {
+        return Err(AppError::OriginNotAllowed);
+    }
+    let name = clean_optional("name", request.name, MAX_NAME_CHARS)?;
+    let email = clean_email(request.email)?;
+
+    let (visitor, verified) = match request.identity {
+        Some(identity) => {
+            let user_id = identity.user_id.trim();
+            if user_id.is_empty() || user_id.chars().count() > MAX_USER_ID_CHARS {
+                return Err(AppError::Invalid(format!(
+                    "identity.user_id: 1 to {MAX_USER_ID_CHARS} characters"
+                )));
+            }
+            if !verify_user_hash(&tenant.identity_secret, user_id, &identity.user_hash) {
+                return Err(AppError::IdentityRequired);
+            }
+            let name = clean_optional("identity.name", identity.name, MAX_NAME_CHARS)?.or(name);
+            let email = clean_email(identity.email)?.or(email);
+            (
+                identified_visitor(&state, &tenant, user_id, name, email).await?,
+                true,
+            )
+        }
+        None if tenant.require_verified_identity => return Err(AppError::IdentityRequired),
+        None => (
+            anonymous_visitor(&state, &tenant, request.visitor_token, name, email).await?,
+            false,
+        ),
+    };
+
+    let ttl = std::time::Duration::from_secs(state.config.visitor_token_ttl_secs);
+    let visitor_token = state.tokens.issue(
+        TokenKind::Visitor,
+        &visitor.id,
+        &tenant.id,
+        None,
+        now_secs(),
+        ttl,
+    )?;
+    Ok(Json(VisitorSessionResponse {
+        visitor_token,
+        expires_in: ttl.as_secs(),
+        principal: Principal {
+            kind: PrincipalKind::Visitor,
+            id: visitor.id,
+            tenant_id: tenant.id,
+            name: visitor.name,
+            role: None,
+        },
+        verified,
+    }))
+}
+
+/// The visitor record of a verified user id, created on first sight; the same user on another
+/// device gets the same visitor and so the same conversations.
+async fn identified_visitor(
+    state: &AppState,
+    tenant: &Tenant,
+    user_id: &str,
+    name: Option<String>,
+    email: Option<String>,
+) -> AppResult<Visitor> {
+    let visitors = &state.stores.visitors;
+    if let Some(mut existing) = visitors.visitor_by_external_id(&tenant.id, user_id).await? {
+        let changed = (name.is_some() && name != existing.name)
+            || (email.is_some() && email != existing.email);
+        if changed {
+            existing.name = name.or(existing.name);
+            existing.email = email.or(existing.email);
+            visitors.update_visitor(&existing).await?;
+        }
+        return Ok(existing);
+    }
+    let visitor = Visitor {
+        id: new_id(),
+        tenant_id: tenant.id.clone(),
+        external_id: Some(user_id.to_owned()),
+        name,
+        email,
+        created_at: now_ms(),
+    };
+    match visitors.create_visitor(&visitor).await {
+        Ok(()) => Ok(visitor),
+        // Two devices of the same user raced; the other one created it.
+        Err(StoreError::Conflict(_)) => visitors
+            .visitor_by_external_id(&tenant.id, user_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("visitor vanished after a conflict".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Continues the visitor of a still-valid token of this tenant, or creates a new anonymous one.
+async fn anonymous_visitor(
+    state: &AppState,
+    tenant: &Tenant,
+    token: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+) -> AppResult<Visitor> {
+    let visitors = &state.stores.visitors;
+    let earlier = match token {
+        Some(token) => match state.tokens.verify(TokenKind::Visitor, &token) {
+            Ok(claims) if claims.tid == tenant.id => {
+                visitors.visitor_by_id(&tenant.id, &claims.sub).await?
+            }
+            // An expired or foreign token simply starts a fresh visitor: the widget may hold a
+            // token from long ago, and refusing would leave the visitor unable to chat.
+            _ => None,
+        },
+        None => None,
+    };
+    if let Some(mut visitor) = earlier {
+        if visitor.external_id.is_none() && (name.is_some() || email.is_some()) {
+            visitor.name = name.or(visitor.name);
+            visitor.email = email.or(visitor.email);
+            visitors.update_visitor(&visitor).await?;
+        }
+        return Ok(visitor);
+    }
+    let visitor = Visitor {
+        id: new_id(),
+        tenant_id: tenant.id.clone(),
+        external_id: None,
+        name,
+        email,
+        created_at: now_ms(),
+    };
+    visitors.create_visitor(&visitor).await?;
+    Ok(visitor)
+}

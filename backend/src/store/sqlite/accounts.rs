@@ -1,0 +1,256 @@
+//! Tenants, staff accounts and visitors: small tables written rarely and read by key.
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
+use super::rows::{
+    STAFF_COLUMNS, TENANT_COLUMNS, VISITOR_COLUMNS, origins_json, role_str, staff_from_row,
+    tenant_from_row, visitor_from_row,
+};
+use super::{SqliteStore, db_error};
+use crate::domain::{Staff, Tenant, Visitor};
+use crate::store::{StaffStore, StoreError, StoreResult, TenantStore, VisitorStore};
+
+/// `NotFound` when an update touched no row.
+fn touched(rows: usize) -> StoreResult<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TenantStore for SqliteStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        let t = tenant.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO tenants (id, name, site_key, allowed_origins, identity_secret, \
+                 require_verified_identity, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    t.id,
+                    t.name,
+                    t.site_key,
+                    origins_json(&t.allowed_origins),
+                    t.identity_secret,
+                    t.require_verified_identity,
+                    t.created_at,
+                ])
+            })
+            .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tenant_by_id(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?1"
+            ))
+            .and_then(|mut stmt| stmt.query_row([id], tenant_from_row).optional())
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn tenant_by_site_key(&self, site_key: &str) -> StoreResult<Option<Tenant>> {
+        let site_key = site_key.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {TENANT_COLUMNS} FROM tenants WHERE site_key = ?1"
+            ))
+            .and_then(|mut stmt| stmt.query_row([site_key], tenant_from_row).optional())
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        let t = tenant.clone();
+        self.write(move |conn| {
+            // The site key and creation time are not mutable: the key is embedded in
+            // customers' pages.
+            let rows = conn
+                .prepare_cached(
+                    "UPDATE tenants SET name = ?2, allowed_origins = ?3, identity_secret = ?4, \
+                     require_verified_identity = ?5 WHERE id = ?1",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        t.id,
+                        t.name,
+                        origins_json(&t.allowed_origins),
+                        t.identity_secret,
+                        t.require_verified_identity,
+                    ])
+                })
+                .map_err(db_error)?;
+            touched(rows)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl StaffStore for SqliteStore {
+    async fn create_staff(&self, staff: &Staff) -> StoreResult<()> {
+        let s = staff.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO staff (id, tenant_id, email, name, role, password_hash, active, \
+                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    s.id,
+                    s.tenant_id,
+                    s.email,
+                    s.name,
+                    role_str(s.role),
+                    s.password_hash,
+                    s.active,
+                    s.created_at,
+                ])
+            })
+            .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn staff_by_id(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Staff>> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1 AND tenant_id = ?2"
+            ))
+            .and_then(|mut stmt| stmt.query_row([id, tenant_id], staff_from_row).optional())
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn staff_by_email(&self, email: &str) -> StoreResult<Option<Staff>> {
+        let email = email.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {STAFF_COLUMNS} FROM staff WHERE email = ?1"
+            ))
+            .and_then(|mut stmt| stmt.query_row([email], staff_from_row).optional())
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn list_staff(&self, tenant_id: &str) -> StoreResult<Vec<Staff>> {
+        let tenant_id = tenant_id.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {STAFF_COLUMNS} FROM staff WHERE tenant_id = ?1 ORDER BY created_at, id"
+            ))
+            .and_then(|mut stmt| stmt.query_map([tenant_id], staff_from_row)?.collect())
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn update_staff(&self, staff: &Staff) -> StoreResult<()> {
+        let s = staff.clone();
+        self.write(move |conn| {
+            let rows = conn
+                .prepare_cached(
+                    "UPDATE staff SET name = ?3, role = ?4, password_hash = ?5, active = ?6 \
+                     WHERE id = ?1 AND tenant_id = ?2",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        s.id,
+                        s.tenant_id,
+                        s.name,
+                        role_str(s.role),
+                        s.password_hash,
+                        s.active,
+                    ])
+                })
+                .map_err(db_error)?;
+            touched(rows)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl VisitorStore for SqliteStore {
+    async fn create_visitor(&self, visitor: &Visitor) -> StoreResult<()> {
+        let v = visitor.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO visitors (id, tenant_id, external_id, name, email, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    v.id,
+                    v.tenant_id,
+                    v.external_id,
+                    v.name,
+                    v.email,
+                    v.created_at,
+                ])
+            })
+            .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn visitor_by_id(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Visitor>> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {VISITOR_COLUMNS} FROM visitors WHERE id = ?1 AND tenant_id = ?2"
+            ))
+            .and_then(|mut stmt| stmt.query_row([id, tenant_id], visitor_from_row).optional())
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn visitor_by_external_id(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+    ) -> StoreResult<Option<Visitor>> {
+        let (tenant_id, external_id) = (tenant_id.to_owned(), external_id.to_owned());
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {VISITOR_COLUMNS} FROM visitors WHERE tenant_id = ?1 AND external_id = ?2"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_row([tenant_id, external_id], visitor_from_row)
+                    .optional()
+            })
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn update_visitor(&self, visitor: &Visitor) -> StoreResult<()> {
+        let v = visitor.clone();
+        self.write(move |conn| {
+            let rows = conn
+                .prepare_cached(
+                    "UPDATE visitors SET name = ?3, email = ?4 WHERE id = ?1 AND tenant_id = ?2",
+                )
+                .and_then(|mut stmt| stmt.execute(params![v.id, v.tenant_id, v.name, v.email]))
+                .map_err(db_error)?;
+            touched(rows)
+        })
+        .await
+    }
+}

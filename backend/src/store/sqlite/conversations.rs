@@ -1,0 +1,320 @@
+//! Conversations: creation, look-up, the filtered and paginated inbox list, claim and close.
+
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use super::rows::{CONVERSATION_COLUMNS, conversation_from_row};
+use super::{SqliteStore, db_error, sql_limit};
+use crate::domain::{Conversation, Timestamp};
+use crate::store::{ConversationFilter, ConversationStore, ListCursor, StoreError, StoreResult};
+
+/// The form of a contact name (or a search for one) that searches compare: Unicode lowercase.
+/// SQLite's `LIKE` and `lower()` fold ASCII only, so folding happens here, in Rust.
+pub(super) fn fold(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Builds the list query for `filter` and `after`: one SQL shape per combination of present
+/// filters (cached as a prepared statement each), so every shape can use its index.
+///
+/// The search uses `instr` on the folded name rather than `LIKE`, so `%`, `_` and `\` in the
+/// user's text are ordinary characters with no escaping to get wrong.
+fn list_query(
+    tenant_id: &str,
+    filter: &ConversationFilter,
+    after: Option<&ListCursor>,
+    limit: usize,
+) -> (String, Vec<Value>) {
+    let mut sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = ?");
+    let mut args = vec![Value::Text(tenant_id.to_owned())];
+    if let Some(status) = filter.status {
+        sql.push_str(" AND status = ?");
+        args.push(Value::Text(status.as_str().to_owned()));
+    }
+    if let Some(assignee_id) = &filter.assignee_id {
+        sql.push_str(" AND assignee_id = ?");
+        args.push(Value::Text(assignee_id.clone()));
+    }
+    if let Some(visitor_id) = &filter.visitor_id {
+        sql.push_str(" AND visitor_id = ?");
+        args.push(Value::Text(visitor_id.clone()));
+    }
+    // An empty search matches everything, as the empty string is a substring of every name;
+    // treating it as "no filter" also keeps conversations without a contact name.
+    if let Some(search) = filter.contact_search.as_deref().filter(|s| !s.is_empty()) {
+        sql.push_str(" AND instr(contact_name_folded, ?) > 0");
+        args.push(Value::Text(fold(search)));
+    }
+    if let Some(cursor) = after {
+        // A row-value comparison walks the (last_activity_at DESC, id DESC) index directly.
+        sql.push_str(" AND (last_activity_at, id) <= (?, ?)");
+        args.push(Value::Integer(cursor.last_activity_at));
+        args.push(Value::Text(cursor.id.clone()));
+    }
+    sql.push_str(" ORDER BY last_activity_at DESC, id DESC LIMIT ?");
+    args.push(Value::Integer(sql_limit(limit)));
+    (sql, args)
+}
+
+/// The conversation `id` of `tenant_id`, read inside the writer's critical section.
+fn find(conn: &Connection, tenant_id: &str, id: &str) -> StoreResult<Option<Conversation>> {
+    conn.prepare_cached(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1 AND tenant_id = ?2"
+    ))
+    .and_then(|mut stmt| {
+        stmt.query_row([id, tenant_id], conversation_from_row)
+            .optional()
+    })
+    .map_err(db_error)
+}
+
+#[async_trait]
+impl ConversationStore for SqliteStore {
+    async fn create_conversation(&self, conversation: &Conversation) -> StoreResult<()> {
+        let c = conversation.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO conversations (id, tenant_id, visitor_id, contact_name, \
+                 contact_name_folded, contact_email, contact_external_id, status, assignee_id, \
+                 assignee_name, last_seq, last_message_preview, created_at, last_activity_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    c.id,
+                    c.tenant_id,
+                    c.visitor_id,
+                    c.contact_name,
+                    c.contact_name.as_deref().map(fold),
+                    c.contact_email,
+                    c.contact_external_id,
+                    c.status.as_str(),
+                    c.assignee_id,
+                    c.assignee_name,
+                    c.last_seq,
+                    c.last_message_preview,
+                    c.created_at,
+                    c.last_activity_at,
+                ])
+            })
+            .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn conversation(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Conversation>> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.read(move |conn| find(conn, &tenant_id, &id)).await
+    }
+
+    async fn list_conversations(
+        &self,
+        tenant_id: &str,
+        filter: &ConversationFilter,
+        after: Option<&ListCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Conversation>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (sql, args) = list_query(tenant_id, filter, after, limit);
+        self.read(move |conn| {
+            conn.prepare_cached(&sql)
+                .and_then(|mut stmt| {
+                    stmt.query_map(params_from_iter(args), conversation_from_row)?
+                        .collect()
+                })
+                .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn claim(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        assignee_id: &str,
+        assignee_name: &str,
+        now: Timestamp,
+    ) -> StoreResult<Conversation> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        let (assignee_id, assignee_name) = (assignee_id.to_owned(), assignee_name.to_owned());
+        self.write(move |conn| {
+            // The status test in the WHERE clause is what makes a claim atomic: of several
+            // concurrent claims (from any number of processes) exactly one matches.
+            let claimed = conn
+                .prepare_cached(&format!(
+                    "UPDATE conversations SET status = 'open', assignee_id = ?3, \
+                     assignee_name = ?4, last_activity_at = ?5 \
+                     WHERE id = ?1 AND tenant_id = ?2 AND status = 'unassigned' \
+                     RETURNING {CONVERSATION_COLUMNS}"
+                ))
+                .and_then(|mut stmt| {
+                    stmt.query_row(
+                        params![id, tenant_id, assignee_id, assignee_name, now],
+                        conversation_from_row,
+                    )
+                    .optional()
+                })
+                .map_err(db_error)?;
+            match claimed {
+                Some(conversation) => Ok(conversation),
+                None => match find(conn, &tenant_id, &id)? {
+                    Some(c) => Err(StoreError::Conflict(format!(
+                        "the conversation is {}, not unassigned",
+                        c.status.as_str()
+                    ))),
+                    None => Err(StoreError::NotFound),
+                },
+            }
+        })
+        .await
+    }
+
+    async fn close(&self, tenant_id: &str, id: &str, now: Timestamp) -> StoreResult<Conversation> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.write(move |conn| {
+            let closed = conn
+                .prepare_cached(&format!(
+                    "UPDATE conversations SET status = 'closed', last_activity_at = ?3 \
+                     WHERE id = ?1 AND tenant_id = ?2 AND status <> 'closed' \
+                     RETURNING {CONVERSATION_COLUMNS}"
+                ))
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![id, tenant_id, now], conversation_from_row)
+                        .optional()
+                })
+                .map_err(db_error)?;
+            match closed {
+                Some(conversation) => Ok(conversation),
+                // Already closed (returned unchanged) or absent.
+                None => find(conn, &tenant_id, &id)?.ok_or(StoreError::NotFound),
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ConversationStatus, Tenant, Visitor};
+    use crate::store::{TenantStore, VisitorStore};
+
+    async fn store_with_names(names: &[&str]) -> (SqliteStore, tempfile::TempDir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(tmp.path()).await.unwrap();
+        let tenant = Tenant {
+            id: "t".into(),
+            name: "T".into(),
+            site_key: "sk".into(),
+            allowed_origins: vec![],
+            identity_secret: "s".into(),
+            require_verified_identity: false,
+            created_at: 1,
+        };
+        store.create_tenant(&tenant).await.unwrap();
+        let visitor = Visitor {
+            id: "v".into(),
+            tenant_id: "t".into(),
+            external_id: None,
+            name: None,
+            email: None,
+            created_at: 1,
+        };
+        store.create_visitor(&visitor).await.unwrap();
+        for (i, name) in names.iter().enumerate() {
+            let c = Conversation {
+                id: format!("c{i:02}"),
+                tenant_id: "t".into(),
+                visitor_id: "v".into(),
+                contact_name: Some((*name).to_owned()),
+                contact_email: None,
+                contact_external_id: None,
+                status: ConversationStatus::Unassigned,
+                assignee_id: None,
+                assignee_name: None,
+                last_seq: 0,
+                last_message_preview: None,
+                created_at: 1,
+                last_activity_at: i as i64,
+            };
+            store.create_conversation(&c).await.unwrap();
+        }
+        (store, tmp)
+    }
+
+    async fn search(store: &SqliteStore, text: &str) -> Vec<String> {
+        let filter = ConversationFilter {
+            contact_search: Some(text.to_owned()),
+            ..Default::default()
+        };
+        let mut names: Vec<String> = store
+            .list_conversations("t", &filter, None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|c| c.contact_name)
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn like_wildcards_and_backslashes_in_a_search_are_literal() {
+        let (store, _tmp) = store_with_names(&[
+            "100% sure",
+            "1000 sure",
+            "a_b",
+            "axb",
+            r"back\slash",
+            "plain",
+        ])
+        .await;
+        assert_eq!(search(&store, "%").await, ["100% sure"]);
+        assert_eq!(search(&store, "0%").await, ["100% sure"]);
+        assert_eq!(search(&store, "_").await, ["a_b"]);
+        assert_eq!(search(&store, "a_b").await, ["a_b"]);
+        assert_eq!(search(&store, r"\").await, [r"back\slash"]);
+        assert_eq!(search(&store, r"\s").await, [r"back\slash"]);
+    }
+
+    #[tokio::test]
+    async fn a_search_folds_case_beyond_ascii() {
+        let (store, _tmp) = store_with_names(&["ÉLODIE Dupré", "Zoë", "ÖZIL", "élan"]).await;
+        assert_eq!(search(&store, "élodie").await, ["ÉLODIE Dupré"]);
+        assert_eq!(search(&store, "ZOË").await, ["Zoë"]);
+        assert_eq!(search(&store, "özil").await, ["ÖZIL"]);
+        assert_eq!(search(&store, "ÉL").await, ["ÉLODIE Dupré", "élan"]);
+    }
+
+    #[tokio::test]
+    async fn an_empty_search_filters_nothing() {
+        let (store, _tmp) = store_with_names(&["a", "b"]).await;
+        assert_eq!(search(&store, "").await, ["a", "b"]);
+    }
+
+    #[test]
+    fn each_present_filter_adds_one_condition_and_its_argument() {
+        let filter = ConversationFilter {
+            status: Some(ConversationStatus::Open),
+            assignee_id: Some("s".into()),
+            visitor_id: None,
+            contact_search: Some("Ann".into()),
+        };
+        let cursor = ListCursor {
+            last_activity_at: 5,
+            id: "c".into(),
+        };
+        let (sql, args) = list_query("t", &filter, Some(&cursor), 10);
+        assert_eq!(sql.matches('?').count(), args.len());
+        assert!(sql.contains("status = ?") && sql.contains("assignee_id = ?"));
+        assert!(!sql.contains("visitor_id = ?"));
+        assert!(
+            args.contains(&Value::Text("ann".into())),
+            "the search is folded"
+        );
+    }
+}

@@ -1,0 +1,527 @@
+//! One WebSocket session: authenticate with the first frame, then pump frames both ways until
+//! the peer leaves, goes silent, lags, or the server shuts down.
+//!
+//! Sends are pipelined: each `send` is validated and queued for storage in arrival order, and its
+//! `sent` answer goes out when storage confirms, in the same order; the socket keeps reading
+//! meanwhile. A message is fanned out only after it is stored (see `crate::chat`).
+//!
+//! A `sync` registers the socket first and replays afterwards, so nothing stored in between is
+//! missed; a message may then arrive both live and replayed, which clients discard by `seq`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use futures_util::stream::FuturesOrdered;
+use futures_util::{SinkExt, StreamExt};
+use natter_sdk::protocol::{
+    Author, AuthorKind, ClientFrame, Cursor, PROTOCOL_VERSION, Principal, PrincipalKind, RequestId,
+    ServerFrame,
+};
+use tokio::time::Instant;
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::auth::tokens::TokenKind;
+use crate::chat::PendingPost;
+use crate::chat::hub::{Member, Registration};
+use crate::domain::Conversation;
+use crate::error::{AppError, AppResult};
+use crate::store::ConversationFilter;
+use crate::wire;
+
+/// How long a new socket has to send its `auth` frame.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Heartbeat period announced to clients and used for server pings.
+pub const HEARTBEAT: Duration = Duration::from_secs(25);
+/// A socket silent for this long is considered dead and reaped.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most cursors one `sync` may carry.
+pub const MAX_SYNC_CURSORS: usize = 200;
+/// How long a cached conversation is trusted for permission checks before it is reloaded.
+const CONVERSATION_CACHE_TTL: Duration = Duration::from_secs(2);
+/// Messages replayed per store query during a sync.
+const SYNC_PAGE: usize = 500;
+
+/// Close codes (4000–4999 are for applications).
+pub mod close_code {
+    /// No valid `auth` frame in time, or an invalid token.
+    pub const UNAUTHENTICATED: u16 = 4001;
+    /// The client speaks another protocol version.
+    pub const UNSUPPORTED_PROTOCOL: u16 = 4002;
+    /// The client did not read fast enough; reconnect and sync.
+    pub const LAGGING: u16 = 4008;
+    /// Server restart: reconnect (standard code 1012).
+    pub const SERVICE_RESTART: u16 = 1012;
+    /// The peer was silent past the idle timeout (standard code 1001, going away).
+    pub const IDLE: u16 = 1001;
+}
+
+/// Runs a session to completion.
+pub async fn run(mut socket: WebSocket, state: AppState, origin: Option<String>) {
+    let caller = match authenticate(&mut socket, &state, origin.as_deref()).await {
+        Ok(caller) => caller,
+        Err((code, error)) => {
+            let frame = ServerFrame::Error {
+                id: None,
+                code: error.code(),
+                message: error.public_message(),
+            };
+            let _ = socket.send(WsMessage::Text(frame.to_json().into())).await;
+            close(&mut socket, code, "authentication failed").await;
+            return;
+        }
+    };
+    let member = match &caller {
+        Caller::Staff(s) => Member::Staff {
+            tenant_id: s.tenant_id.clone(),
+            staff_id: s.staff_id.clone(),
+        },
+        Caller::Visitor(v) => Member::Visitor {
+            tenant_id: v.tenant_id.clone(),
+            visitor_id: v.visitor_id.clone(),
+        },
+    };
+    let registration = state.chat.hub().register(member);
+    let welcome = ServerFrame::Welcome {
+        protocol: PROTOCOL_VERSION,
+        principal: principal(&caller),
+        heartbeat_ms: HEARTBEAT.as_millis() as u64,
+    };
+    if socket
+        .send(WsMessage::Text(welcome.to_json().into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut session = Session {
+        state,
+        caller,
+        registration,
+        conversations: HashMap::new(),
+        pending: FuturesOrdered::new(),
+    };
+    session.pump(socket).await;
+}
+
+/// Why authentication failed, with the close code to use.
+type AuthFailure = (u16, AppError);
+
+async fn authenticate(
+    socket: &mut WebSocket,
+    state: &AppState,
+    origin: Option<&str>,
+) -> Result<Caller, AuthFailure> {
+    let unauthenticated = |e: AppError| (close_code::UNAUTHENTICATED, e);
+    let first = tokio::time::timeout(AUTH_TIMEOUT, next_text(socket))
+        .await
+        .map_err(|_| unauthenticated(AppError::Unauthenticated("no auth frame in time")))?
+        .ok_or_else(|| unauthenticated(AppError::Unauthenticated("closed before auth")))?;
+    let Ok(ClientFrame::Auth { protocol, token }) = ClientFrame::from_json(&first) else {
+        return Err(unauthenticated(AppError::Unauthenticated(
+            "the first frame must be auth",
+        )));
+    };
+    if protocol != PROTOCOL_VERSION {
+        return Err((
+            close_code::UNSUPPORTED_PROTOCOL,
+            AppError::BadRequest(format!("this server speaks protocol {PROTOCOL_VERSION}")),
+        ));
+    }
+    if state.tokens.verify(TokenKind::StaffAccess, &token).is_ok() {
+        let staff = state
+            .staff_from_token(&token)
+            .await
+            .map_err(unauthenticated)?;
+        return Ok(Caller::Staff(staff));
+    }
+    let visitor = state
+        .visitor_from_token(&token)
+        .await
+        .map_err(unauthenticated)?;
+    state
+        .check_visitor_origin(&visitor.tenant_id, origin)
+        .await
+        .map_err(unauthenticated)?;
+    Ok(Caller::Visitor(visitor))
+}
+
+/// The next text frame, skipping control frames; `None` when the socket closes or fails.
+async fn next_text(socket: &mut WebSocket) -> Option<String> {
+    while let Some(Ok(message)) = socket.recv().await {
+        match message {
+            WsMessage::Text(text) => return Some(text.to_string()),
+            WsMessage::Close(_) => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let _ = socket
+        .send(WsMessage::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+fn principal(caller: &Caller) -> Principal {
+    match caller {
+        Caller::Staff(s) => Principal {
+            kind: PrincipalKind::Staff,
+            id: s.staff_id.clone(),
+            tenant_id: s.tenant_id.clone(),
+            name: Some(s.name.clone()),
+            role: Some(s.role),
+        },
+        Caller::Visitor(v) => Principal {
+            kind: PrincipalKind::Visitor,
+            id: v.visitor_id.clone(),
+            tenant_id: v.tenant_id.clone(),
+            name: v.name.clone(),
+            role: None,
+        },
+    }
+}
+
+/// The writing half of the socket.
+type Sink = futures_util::stream::SplitSink<WebSocket, WsMessage>;
+
+type PendingAck = std::pin::Pin<Box<dyn std::future::Future<Output = ServerFrame> + Send>>;
+
+struct Session {
+    state: AppState,
+    caller: Caller,
+    registration: Registration,
+    /// Conversations this socket used recently, for permission checks without a database read
+    /// per message. Entries older than [`CONVERSATION_CACHE_TTL`] are reloaded.
+    conversations: HashMap<String, (Conversation, Instant)>,
+    /// Answers to `send` commands, in submission order.
+    pending: FuturesOrdered<PendingAck>,
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+impl Session {
+    async fn pump(&mut self, socket: WebSocket) {
+        let (mut tx, mut rx) = socket.split();
+        let mut shutdown = self.state.shutdown.clone();
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
+        let mut last_heard = Instant::now();
+        let kick = self.registration.kick.clone();
+        loop {
+            let outgoing: Option<String> = tokio::select! {
+                incoming = rx.next() => {
+                    let Some(Ok(message)) = incoming else { break };
+                    last_heard = Instant::now();
+                    match message {
+                        WsMessage::Text(text) => match self.handle_text(&text, &mut tx).await {
+                            (Flow::Continue, reply) => reply.map(|f| f.to_json()),
+                            (Flow::Stop, _) => break,
+                        },
+                        WsMessage::Binary(_) => Some(
+                            error_frame(None, &AppError::BadRequest("frames must be JSON text".into()))
+                                .to_json(),
+                        ),
+                        WsMessage::Close(_) => break,
+                        // Pings are answered by the WebSocket layer; pongs only prove liveness.
+                        WsMessage::Ping(_) | WsMessage::Pong(_) => None,
+                    }
+                }
+                Some(frame) = self.pending.next(), if !self.pending.is_empty() => Some(frame.to_json()),
+                Some(frame) = self.registration.rx.recv() => Some(frame.to_string()),
+                () = kick.notified() => {
+                    let _ = tx.send(close_message(close_code::LAGGING, "lagging; reconnect and sync")).await;
+                    break;
+                }
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > IDLE_TIMEOUT {
+                        metrics::counter!("natter_websocket_reaped_total").increment(1);
+                        let _ = tx.send(close_message(close_code::IDLE, "idle timeout")).await;
+                        break;
+                    }
+                    if tx.send(WsMessage::Ping(Default::default())).await.is_err() {
+                        break;
+                    }
+                    None
+                }
+                () = async { let _ = shutdown.wait_for(|stopping| *stopping).await; } => {
+                    // Answer what is already being stored, then ask the client to come back.
+                    while let Some(frame) = self.pending.next().await {
+                        let _ = tx.send(WsMessage::Text(frame.to_json().into())).await;
+                    }
+                    let frame = ServerFrame::Reconnect {
+                        reason: "server restarting".into(),
+                        retry_after_ms: 1000,
+                    };
+                    let _ = tx.send(WsMessage::Text(frame.to_json().into())).await;
+                    let _ = tx.send(close_message(close_code::SERVICE_RESTART, "server restarting")).await;
+                    break;
+                }
+            };
+            if let Some(text) = outgoing
+                && tx.send(WsMessage::Text(text.into())).await.is_err()
+            {
+                break;
+            }
+        }
+        // Messages already queued for storage are still stored (the writer does not depend on
+        // this socket); only their answers are lost, and the client resends with the same
+        // client_id, which is acknowledged with the same seq.
+    }
+
+    /// Handles one client frame; returns whether to go on and an immediate answer, if any.
+    async fn handle_text(&mut self, text: &str, tx: &mut Sink) -> (Flow, Option<ServerFrame>) {
+        let frame = match ClientFrame::from_json(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                return (
+                    Flow::Continue,
+                    Some(error_frame(
+                        request_id_of(text),
+                        &AppError::BadRequest(e.to_string()),
+                    )),
+                );
+            }
+        };
+        match frame {
+            ClientFrame::Auth { .. } => (
+                Flow::Continue,
+                Some(error_frame(
+                    None,
+                    &AppError::BadRequest("already authenticated".into()),
+                )),
+            ),
+            ClientFrame::Send {
+                id,
+                conversation_id,
+                client_id,
+                text,
+            } => {
+                let answer = match self.submit(id, &conversation_id, &client_id, &text).await {
+                    Ok(pending) => {
+                        self.pending.push_back(Box::pin(async move {
+                            match pending.finish().await {
+                                Ok((message, _)) => ServerFrame::Sent {
+                                    id,
+                                    message: wire::message(&message),
+                                },
+                                Err(e) => error_frame(Some(id), &e),
+                            }
+                        }));
+                        None
+                    }
+                    Err(e) => Some(error_frame(Some(id), &e)),
+                };
+                (Flow::Continue, answer)
+            }
+            ClientFrame::Sync { id, cursors } => match self.sync(id, cursors, tx).await {
+                Ok(frame) => (Flow::Continue, Some(frame)),
+                Err(SyncError::Socket) => (Flow::Stop, None),
+                Err(SyncError::App(e)) => (Flow::Continue, Some(error_frame(Some(id), &e))),
+            },
+            ClientFrame::Typing {
+                conversation_id,
+                typing,
+            } => {
+                if let Ok(conversation) = self.conversation(&conversation_id, false).await {
+                    let frame = ServerFrame::Typing {
+                        conversation_id,
+                        author: self.author(),
+                        typing,
+                    };
+                    self.state.chat.hub().publish_typing(
+                        &conversation,
+                        &frame,
+                        self.registration.id,
+                    );
+                }
+                (Flow::Continue, None)
+            }
+            ClientFrame::Ping { nonce } => (Flow::Continue, Some(ServerFrame::Pong { nonce })),
+        }
+    }
+
+    async fn submit(
+        &mut self,
+        _id: RequestId,
+        conversation_id: &str,
+        client_id: &str,
+        text: &str,
+    ) -> AppResult<PendingPost> {
+        self.state.message_limits.check(self.principal_id())?;
+        let conversation = self.conversation(conversation_id, false).await?;
+        match self
+            .state
+            .chat
+            .submit_post(&self.caller, &conversation, client_id, text)
+            .await
+        {
+            // A refusal may come from a stale cached copy (claimed or reopened meanwhile):
+            // check once more against the store before refusing.
+            Err(AppError::Forbidden(_) | AppError::ConversationClosed) => {
+                let fresh = self.conversation(conversation_id, true).await?;
+                self.state
+                    .chat
+                    .submit_post(&self.caller, &fresh, client_id, text)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// A conversation visible to this socket's caller, from the cache when fresh enough.
+    async fn conversation(&mut self, id: &str, reload: bool) -> AppResult<Conversation> {
+        if !reload
+            && let Some((conversation, loaded)) = self.conversations.get(id)
+            && loaded.elapsed() < CONVERSATION_CACHE_TTL
+        {
+            return Ok(conversation.clone());
+        }
+        let conversation = self.state.chat.conversation(&self.caller, id).await?;
+        if self.conversations.len() > 1000 {
+            self.conversations.clear();
+        }
+        self.conversations
+            .insert(id.to_owned(), (conversation.clone(), Instant::now()));
+        Ok(conversation)
+    }
+
+    /// Replays what the client missed, conversation by conversation, then answers `synced`.
+    async fn sync(
+        &mut self,
+        id: RequestId,
+        cursors: Vec<Cursor>,
+        tx: &mut Sink,
+    ) -> Result<ServerFrame, SyncError> {
+        if cursors.len() > MAX_SYNC_CURSORS {
+            return Err(SyncError::App(AppError::Invalid(format!(
+                "at most {MAX_SYNC_CURSORS} cursors per sync"
+            ))));
+        }
+        let mut summaries = Vec::new();
+        let mut requested = Vec::with_capacity(cursors.len());
+        for cursor in cursors {
+            let conversation = self
+                .conversation(&cursor.conversation_id, true)
+                .await
+                .map_err(SyncError::App)?;
+            if let Caller::Staff(_) = self.caller {
+                self.state.chat.hub().follow(
+                    &conversation.tenant_id,
+                    self.registration.id,
+                    &conversation.id,
+                );
+            }
+            requested.push((conversation, cursor.after_seq));
+        }
+        for (conversation, after_seq) in &requested {
+            let mut after = *after_seq;
+            loop {
+                let page = self
+                    .state
+                    .stores
+                    .messages
+                    .messages_after(&conversation.tenant_id, &conversation.id, after, SYNC_PAGE)
+                    .await
+                    .map_err(|e| SyncError::App(e.into()))?;
+                for message in &page {
+                    tx.send(WsMessage::Text(
+                        wire::message_frame(message).to_json().into(),
+                    ))
+                    .await
+                    .map_err(|_| SyncError::Socket)?;
+                }
+                match page.last() {
+                    Some(last) if page.len() == SYNC_PAGE => after = last.seq,
+                    _ => break,
+                }
+            }
+        }
+        match &self.caller {
+            // A visitor learns about all of their conversations (for example one an agent
+            // started for them, or one continued from another device).
+            Caller::Visitor(v) => {
+                let filter = ConversationFilter {
+                    visitor_id: Some(v.visitor_id.clone()),
+                    ..Default::default()
+                };
+                let own = self
+                    .state
+                    .stores
+                    .conversations
+                    .list_conversations(&v.tenant_id, &filter, None, 50)
+                    .await
+                    .map_err(|e| SyncError::App(e.into()))?;
+                summaries.extend(own.iter().map(wire::conversation));
+            }
+            Caller::Staff(_) => {
+                summaries.extend(requested.iter().map(|(c, _)| wire::conversation(c)));
+            }
+        }
+        Ok(ServerFrame::Synced {
+            id,
+            conversations: summaries,
+        })
+    }
+
+    fn principal_id(&self) -> &str {
+        match &self.caller {
+            Caller::Staff(s) => &s.staff_id,
+            Caller::Visitor(v) => &v.visitor_id,
+        }
+    }
+
+    fn author(&self) -> Author {
+        match &self.caller {
+            Caller::Staff(s) => Author {
+                kind: AuthorKind::Staff,
+                id: s.staff_id.clone(),
+                name: Some(s.name.clone()),
+            },
+            Caller::Visitor(v) => Author {
+                kind: AuthorKind::Visitor,
+                id: v.visitor_id.clone(),
+                name: v.name.clone(),
+            },
+        }
+    }
+}
+
+enum SyncError {
+    /// The socket's queue is gone.
+    Socket,
+    /// A typed error to answer with.
+    App(AppError),
+}
+
+fn error_frame(id: Option<RequestId>, error: &AppError) -> ServerFrame {
+    error.log();
+    ServerFrame::Error {
+        id,
+        code: error.code(),
+        message: error.public_message(),
+    }
+}
+
+fn close_message(code: u16, reason: &'static str) -> WsMessage {
+    WsMessage::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// The `id` of a frame that failed to decode, if it has a numeric one, so the client can match
+/// the error to its command.
+fn request_id_of(text: &str) -> Option<RequestId> {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()?
+        .get("id")?
+        .as_u64()
+}

@@ -1,0 +1,63 @@
+//! Restarts and graceful shutdown: nothing acknowledged is lost, and connected clients are told
+//! to reconnect.
+
+use natter_sdk::protocol::ServerFrame;
+use serde_json::Value;
+
+use crate::for_both_stores;
+use crate::helpers::{StoreKind, TestApp};
+
+async fn a_graceful_shutdown_tells_clients_to_reconnect_and_a_restart_loses_nothing(
+    kind: StoreKind,
+) {
+    let app = TestApp::spawn(kind).await;
+    let t = app.tenant(&[]).await;
+    let visitor = app.visitor(&t.tenant.site_key).await;
+    let conversation = app.start_conversation(&visitor.visitor_token).await;
+    let mut ws = app.ws(&visitor.visitor_token).await;
+    for i in 1..=5 {
+        ws.send_message(&conversation, &format!("k-{i}"), &format!("kept {i}"))
+            .await;
+    }
+    let url = app.database_url.clone();
+    let stopping = tokio::spawn(async move { app.stop().await });
+    let reconnect = ws
+        .until(|f| match f {
+            ServerFrame::Reconnect { retry_after_ms, .. } => Some(retry_after_ms),
+            _ => None,
+        })
+        .await;
+    assert!(reconnect > 0);
+    assert_eq!(ws.close_code().await, Some(1012));
+    let dir = stopping.await.unwrap();
+
+    let app = TestApp::spawn_at(&url).await;
+    let history: Value = app
+        .http
+        .get(app.url(&format!("/v1/conversations/{conversation}/messages")))
+        .bearer_auth(&visitor.visitor_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+    let mut ws = app.ws(&visitor.visitor_token).await;
+    match ws
+        .send_message(&conversation, "k-6", "after the restart")
+        .await
+    {
+        ServerFrame::Sent { message, .. } => assert_eq!(message.seq, 6),
+        other => panic!("{other:?}"),
+    }
+    drop(dir);
+}
+
+for_both_stores!(a_graceful_shutdown_tells_clients_to_reconnect_and_a_restart_loses_nothing);

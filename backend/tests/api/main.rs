@@ -1,0 +1,19 @@
+//! natter-server integration tests: one binary, many modules. Every test starts the real
+//! application on `127.0.0.1:0` and talks to it over real HTTP and WebSockets, once on the
+//! embedded SQLite store and once on a real mongod (`NATTER_TEST_MONGODB_URI`, set by
+//! `cargo xtask test`).
+
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod claims;
+mod isolation;
+mod lifecycle;
+mod messaging;
+mod ops;
+mod staff;
+mod store_contract;
+mod stores;
