@@ -169,7 +169,7 @@ pub struct TenantInfo {
     pub name: String,
     /// Public key used in the embed snippet.
     pub site_key: String,
-    /// Origins (scheme://host[:port]) allowed to open visitor sessions.
+    /// Origins (`scheme://host[:port]`) allowed to open visitor sessions.
     pub allowed_origins: Vec<String>,
     /// When true, visitors must present a valid signed identity.
     pub require_verified_identity: bool,

@@ -35,7 +35,6 @@ impl ServerFrame {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::protocol::*;
 
     #[test]
@@ -77,7 +76,10 @@ mod tests {
         let frame = ServerFrame::from_json(r#"{"type":"error","code":"new_code","message":"m"}"#);
         assert!(matches!(
             frame,
-            Ok(ServerFrame::Error { code: ErrorCode::Unknown, .. })
+            Ok(ServerFrame::Error {
+                code: ErrorCode::Unknown,
+                ..
+            })
         ));
     }
 }

@@ -11,6 +11,9 @@
 //! - [`transport`] (feature `native`): drives the client core over tokio-tungstenite.
 
 pub mod api;
+pub mod client;
 #[cfg(feature = "json")]
 pub mod codec;
 pub mod protocol;
+#[cfg(feature = "native")]
+pub mod transport;

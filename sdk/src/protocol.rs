@@ -23,6 +23,24 @@ pub const MAX_MESSAGE_CHARS: usize = 4000;
 /// multi-byte characters plus its envelope fits comfortably.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
+/// Most cursors the server accepts in one `sync`; clients split larger syncs.
+pub const MAX_SYNC_CURSORS: usize = 200;
+
+/// WebSocket close code: the socket did not authenticate validly in time (bad, expired or
+/// missing token, or a first frame that is not `auth`).
+pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
+/// WebSocket close code: the client speaks another protocol version.
+pub const CLOSE_UNSUPPORTED_PROTOCOL: u16 = 4002;
+/// WebSocket close code: the principal may not use the socket (reserved; today such sockets
+/// are refused with [`CLOSE_UNAUTHENTICATED`]).
+pub const CLOSE_FORBIDDEN: u16 = 4003;
+/// WebSocket close code: the client reads too slowly; reconnect (with backoff) and sync.
+pub const CLOSE_LAGGING: u16 = 4008;
+/// WebSocket close code "service restart" (RFC 6455), sent after a `reconnect` frame.
+pub const CLOSE_SERVICE_RESTART: u16 = 1012;
+/// WebSocket close code "normal closure", used by clients for every close they initiate.
+pub const CLOSE_NORMAL: u16 = 1000;
+
 /// A client-chosen identifier for one command, echoed in the response to it. Clients usually count
 /// up from 1 per connection.
 pub type RequestId = u64;
@@ -118,8 +136,8 @@ pub enum ServerFrame {
     Synced {
         /// The request id of the `sync` command.
         id: RequestId,
-        /// The conversations visible to this principal with their latest `seq`, so a client learns
-        /// about conversations it did not ask for (for a visitor: all of theirs).
+        /// Conversations with their latest `seq`: for a visitor, all of theirs (so a client learns
+        /// about conversations it did not ask for); for staff, the ones the cursors named.
         conversations: Vec<ConversationSummary>,
     },
     /// A command failed, or (without `id`) the connection-level problem that precedes a close.
@@ -440,7 +458,10 @@ mod tests {
     fn a_text_at_the_limit_is_accepted_and_one_more_character_is_not() {
         let at_limit = "é".repeat(MAX_MESSAGE_CHARS);
         assert_eq!(validate_text(&at_limit), Ok(()));
-        assert_eq!(validate_text(&format!("{at_limit}x")), Err(TextError::TooLong));
+        assert_eq!(
+            validate_text(&format!("{at_limit}x")),
+            Err(TextError::TooLong)
+        );
     }
 
     #[test]

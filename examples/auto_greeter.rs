@@ -1,0 +1,64 @@
+//! A tiny bot agent built on the natter Rust SDK: it signs in as a staff member, claims every
+//! conversation that starts waiting, greets the visitor, and echoes what they write.
+//!
+//! Run natter with the demo tenant (`cargo xtask run`), then in another terminal:
+//!
+//! ```text
+//! cargo run -p natter-sdk --example auto_greeter -- http://127.0.0.1:8080 ada@demo.natter.chat demo-agent-pass
+//! ```
+//!
+//! and open a conversation as a visitor (for example with `curl`, see the README).
+
+use natter_sdk::api::{LoginRequest, TokenResponse};
+use natter_sdk::client::ClientEvent;
+use natter_sdk::protocol::{AuthorKind, ConversationStatus};
+use natter_sdk::transport::{NativeClient, NativeConfig};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let base = args.next().unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let email = args.next().unwrap_or_else(|| "ada@demo.natter.chat".into());
+    let password = args.next().unwrap_or_else(|| "demo-agent-pass".into());
+
+    let http = reqwest::Client::new();
+    let login: TokenResponse = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&LoginRequest { email, password })
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let me = login.principal.id.clone();
+    let ws_url = format!("{}/v1/ws", base.replacen("http", "ws", 1));
+    let (client, mut events) =
+        NativeClient::connect(&ws_url, login.access_token.clone(), NativeConfig::default())?;
+    println!("signed in as {}; waiting for visitors", login.principal.name.unwrap_or(me.clone()));
+
+    while let Some(event) = events.recv().await {
+        match event {
+            ClientEvent::Conversation(c) if c.status == ConversationStatus::Unassigned => {
+                let claimed = http
+                    .post(format!("{base}/v1/conversations/{}/claim", c.id))
+                    .bearer_auth(&login.access_token)
+                    .send()
+                    .await?;
+                if claimed.status().is_success() {
+                    client.follow(&c.id, 0).await?;
+                    client
+                        .send_message(&c.id, "Hello! I'm a bot; a human will join shortly.")
+                        .await?;
+                }
+            }
+            ClientEvent::Message(m) if m.author.kind == AuthorKind::Visitor => {
+                client
+                    .send_message(&m.conversation_id, format!("You said: {}", m.text))
+                    .await?;
+            }
+            ClientEvent::StateChanged(state) => println!("connection: {state:?}"),
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! Resume cursors and in-order, exactly-once delivery of messages.
+//!
+//! Per conversation the core remembers the highest `seq` it has delivered with no gap before it
+//! (the cursor). A message at `cursor + 1` is delivered at once, together with any buffered
+//! successors; a message at or below the cursor is a duplicate and dropped; a message further
+//! ahead is buffered and reported as a gap, which the core fills with a `sync`. Since the cursor
+//! only ever grows, no `seq` is delivered twice or out of order, whatever the server sends.
+
+use std::collections::BTreeMap;
+
+use crate::protocol::{Cursor, Message, RequestId};
+
+/// After this many syncs in a row that did not fill a conversation's gap, the core stops
+/// re-syncing it on its own (the next gap or reconnect tries again). This only guards against a
+/// server that cannot replay what it announced; a correct server fills every gap in one sync.
+const MAX_FRUITLESS_SYNCS: u8 = 3;
+
+#[derive(Debug, Clone, Default)]
+struct Timeline {
+    /// Highest `seq` delivered contiguously.
+    cursor: u64,
+    /// Messages received ahead of a gap, by `seq`; every key is above `cursor + 1`.
+    buffer: BTreeMap<u64, Message>,
+    /// The `sync` request currently filling this conversation, on the current connection.
+    syncing: Option<RequestId>,
+    /// The cursor when that sync was sent, to tell whether it made progress.
+    cursor_at_sync: u64,
+    /// Syncs in a row that left a gap without advancing the cursor.
+    fruitless_syncs: u8,
+}
+
+impl Timeline {
+    fn drain_contiguous(&mut self, delivered: &mut Vec<Message>) {
+        while let Some(next) = self.buffer.remove(&(self.cursor + 1)) {
+            self.cursor = next.seq;
+            delivered.push(next);
+        }
+    }
+}
+
+/// What ingesting one message produced.
+#[derive(Debug, Default)]
+pub(crate) struct Ingested {
+    /// Messages now deliverable, in `seq` order (possibly including buffered ones).
+    pub(crate) delivered: Vec<Message>,
+    /// The message revealed a gap and no sync is filling this conversation yet.
+    pub(crate) needs_sync: bool,
+}
+
+/// How a sync ended for one conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SyncOutcome {
+    /// No gap is left (or the sync was not this conversation's).
+    Complete,
+    /// A gap is left; sync again.
+    Retry,
+    /// A gap is left after several syncs that did not help; stop trying for now.
+    GiveUp,
+}
+
+/// Cursors and buffers of every conversation the core knows about.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Timelines {
+    conversations: BTreeMap<String, Timeline>,
+}
+
+impl Timelines {
+    /// Whether the conversation is tracked.
+    pub(crate) fn knows(&self, conversation_id: &str) -> bool {
+        self.conversations.contains_key(conversation_id)
+    }
+
+    /// The cursor of a tracked conversation.
+    pub(crate) fn cursor(&self, conversation_id: &str) -> Option<u64> {
+        self.conversations.get(conversation_id).map(|t| t.cursor)
+    }
+
+    /// The resume cursor of every tracked conversation, ordered by conversation id.
+    pub(crate) fn cursors(&self) -> Vec<Cursor> {
+        self.conversations
+            .iter()
+            .map(|(id, t)| Cursor {
+                conversation_id: id.clone(),
+                after_seq: t.cursor,
+            })
+            .collect()
+    }
+
+    /// Ids of tracked conversations that no sync is filling right now.
+    pub(crate) fn idle_conversations(&self) -> Vec<String> {
+        self.conversations
+            .iter()
+            .filter(|(_, t)| t.syncing.is_none())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Starts tracking a conversation at `cursor` unless it is tracked already.
+    pub(crate) fn register(&mut self, conversation_id: &str, cursor: u64) {
+        if !self.knows(conversation_id) {
+            self.conversations.insert(
+                conversation_id.to_owned(),
+                Timeline {
+                    cursor,
+                    ..Timeline::default()
+                },
+            );
+        }
+    }
+
+    /// Stops tracking a conversation (it is gone or no longer visible).
+    pub(crate) fn forget(&mut self, conversation_id: &str) {
+        self.conversations.remove(conversation_id);
+    }
+
+    /// Moves a conversation's cursor up to `seq` (never down, so nothing is delivered twice) and
+    /// returns buffered messages that became deliverable.
+    pub(crate) fn raise(&mut self, conversation_id: &str, seq: u64) -> Vec<Message> {
+        self.register(conversation_id, seq);
+        let mut delivered = Vec::new();
+        if let Some(timeline) = self.conversations.get_mut(conversation_id)
+            && seq > timeline.cursor
+        {
+            timeline.cursor = seq;
+            timeline.buffer = timeline.buffer.split_off(&(seq + 1));
+            timeline.drain_contiguous(&mut delivered);
+        }
+        delivered
+    }
+
+    /// Takes one message from the server. `baseline` is the cursor given to a conversation seen
+    /// for the first time; at most `max_buffered` messages wait behind a gap (later ones are
+    /// dropped: the sync that fills the gap replays them anyway).
+    pub(crate) fn ingest(
+        &mut self,
+        message: Message,
+        baseline: u64,
+        max_buffered: usize,
+    ) -> Ingested {
+        self.register(&message.conversation_id, baseline);
+        let mut out = Ingested::default();
+        let Some(timeline) = self.conversations.get_mut(&message.conversation_id) else {
+            return out;
+        };
+        if message.seq <= timeline.cursor {
+            return out;
+        }
+        if message.seq == timeline.cursor + 1 {
+            timeline.cursor = message.seq;
+            out.delivered.push(message);
+            timeline.drain_contiguous(&mut out.delivered);
+            return out;
+        }
+        if timeline.buffer.len() < max_buffered || timeline.buffer.contains_key(&message.seq) {
+            timeline.buffer.insert(message.seq, message);
+        }
+        out.needs_sync = timeline.syncing.is_none();
+        out
+    }
+
+    /// Records that request `id` syncs these conversations.
+    pub(crate) fn mark_syncing(&mut self, conversation_ids: &[String], id: RequestId) {
+        for conversation_id in conversation_ids {
+            if let Some(timeline) = self.conversations.get_mut(conversation_id) {
+                timeline.syncing = Some(id);
+                timeline.cursor_at_sync = timeline.cursor;
+            }
+        }
+    }
+
+    /// The server answered sync request `id`; says whether the conversation needs another one.
+    pub(crate) fn sync_finished(&mut self, conversation_id: &str, id: RequestId) -> SyncOutcome {
+        let Some(timeline) = self.conversations.get_mut(conversation_id) else {
+            return SyncOutcome::Complete;
+        };
+        if timeline.syncing != Some(id) {
+            return SyncOutcome::Complete;
+        }
+        timeline.syncing = None;
+        if timeline.buffer.is_empty() || timeline.cursor > timeline.cursor_at_sync {
+            timeline.fruitless_syncs = 0;
+            return if timeline.buffer.is_empty() {
+                SyncOutcome::Complete
+            } else {
+                SyncOutcome::Retry
+            };
+        }
+        timeline.fruitless_syncs += 1;
+        if timeline.fruitless_syncs < MAX_FRUITLESS_SYNCS {
+            SyncOutcome::Retry
+        } else {
+            timeline.fruitless_syncs = 0;
+            SyncOutcome::GiveUp
+        }
+    }
+
+    /// Sync request `id` failed; its conversations are no longer being filled.
+    pub(crate) fn sync_failed(&mut self, id: RequestId) {
+        for timeline in self.conversations.values_mut() {
+            if timeline.syncing == Some(id) {
+                timeline.syncing = None;
+            }
+        }
+    }
+
+    /// The connection ended: no sync is in flight any more. Buffered messages stay; they are
+    /// real messages and the next connection's sync fills the gaps before them.
+    pub(crate) fn connection_lost(&mut self) {
+        for timeline in self.conversations.values_mut() {
+            timeline.syncing = None;
+        }
+    }
+}
