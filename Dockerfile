@@ -1,0 +1,66 @@
+# natter server image: `docker build -t natter .` then see docker-compose.yml for MongoDB.
+#
+# Without NATTER_DATABASE_URL pointing at MongoDB, the server keeps its embedded store (and the
+# generated token signing key) in the /data volume.
+
+# --- builder -----------------------------------------------------------------------------------
+FROM rust:1-bookworm AS builder
+WORKDIR /src
+
+# Dependencies first: this layer is rebuilt only when a manifest or Cargo.lock changes, not on
+# every source edit. The workspace needs every member's manifest and a target for each, so the
+# sources are stubbed. (A plain builder works; BuildKit cache mounts are not required.)
+COPY Cargo.toml Cargo.lock ./
+COPY .cargo .cargo
+COPY sdk/Cargo.toml sdk/
+COPY backend/Cargo.toml backend/
+COPY xtask/Cargo.toml xtask/
+COPY benches/Cargo.toml benches/
+RUN mkdir -p sdk/src backend/src xtask/src benches/src \
+ && touch sdk/src/lib.rs backend/src/lib.rs \
+ && for main in backend/src/main.rs xtask/src/main.rs benches/src/main.rs; do \
+      echo 'fn main() {}' > "$main"; \
+    done \
+ && cargo build --release --locked -p natter-server \
+ && rm -rf sdk/src backend/src xtask/src benches/src
+
+# Then the sources. COPY keeps the files' old timestamps, so touch the crate roots to make cargo
+# rebuild our crates over the stubs.
+COPY sdk sdk
+COPY backend backend
+COPY xtask xtask
+COPY benches benches
+RUN touch sdk/src/lib.rs backend/src/lib.rs backend/src/main.rs \
+ && cargo build --release --locked -p natter-server \
+ && install -m 0755 target/release/natter /usr/local/bin/natter
+
+# --- runtime -----------------------------------------------------------------------------------
+FROM debian:bookworm-slim
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+RUN groupadd --system --gid 10001 natter \
+ && useradd --system --uid 10001 --gid natter --home-dir /data --no-create-home \
+      --shell /usr/sbin/nologin natter \
+ && mkdir -p /data \
+ && chown natter:natter /data
+
+COPY --from=builder /usr/local/bin/natter /usr/local/bin/natter
+
+ENV NATTER_BIND=0.0.0.0:8080 \
+    NATTER_DATABASE_URL=/data \
+    NATTER_LOG_FORMAT=json
+
+USER natter
+WORKDIR /data
+VOLUME ["/data"]
+EXPOSE 8080
+
+# No curl in the image: bash's /dev/tcp is enough to ask /readyz for a 200.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /readyz HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+
+ENTRYPOINT ["natter"]
+CMD ["serve"]
