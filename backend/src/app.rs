@@ -59,6 +59,14 @@ impl AppState {
                 max_batch: 512,
             },
         );
+        if let Some(feed) = stores.changes.clone() {
+            tokio::spawn(crate::chat::relay::run(
+                feed,
+                stores.clone(),
+                hub.clone(),
+                shutdown.clone(),
+            ));
+        }
         let chat = Chat::new(stores.clone(), writer, hub);
         let message_limits = Arc::new(http::limits::MessageLimiter::new(config.rate_limits));
         AppState {

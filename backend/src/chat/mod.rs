@@ -7,6 +7,7 @@
 //! [`writer::MessageWriter::append`] returned it as stored, i.e. after it is durable.
 
 pub mod hub;
+pub mod relay;
 pub mod writer;
 
 use std::sync::Arc;

@@ -8,7 +8,7 @@
 //! were handed over; lanes let several batches be in flight at once (useful on MongoDB, where a
 //! batch costs network round trips rather than a disk sync).
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -62,9 +62,8 @@ impl MessageWriter {
     /// Queues one message and returns at once; the returned [`Stored`] resolves when it is
     /// durable. Messages of one conversation submitted in order are stored in that order.
     pub async fn submit(&self, message: NewMessage) -> StoreResult<Stored> {
-        let mut hasher = self.hasher.build_hasher();
-        message.conversation_id.hash(&mut hasher);
-        let lane = &self.lanes[(hasher.finish() as usize) % self.lanes.len()];
+        let lane_index = self.hasher.hash_one(&message.conversation_id) as usize % self.lanes.len();
+        let lane = &self.lanes[lane_index];
         let (reply, answer) = oneshot::channel();
         lane.send(Job { message, reply })
             .await

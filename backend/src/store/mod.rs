@@ -55,7 +55,9 @@ pub trait TenantStore: Send + Sync {
     async fn tenant_by_id(&self, id: &str) -> StoreResult<Option<Tenant>>;
     /// Finds a tenant by its public site key.
     async fn tenant_by_site_key(&self, site_key: &str) -> StoreResult<Option<Tenant>>;
-    /// Replaces a tenant's mutable fields (name, origins, secret, settings); `NotFound` if absent.
+    /// Replaces a tenant's mutable fields (name, allowed origins, identity secret,
+    /// `require_verified_identity`); `id`, `site_key` and `created_at` never change. `NotFound`
+    /// if absent.
     async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
 }
 
@@ -66,7 +68,8 @@ pub trait StaffStore: Send + Sync {
     async fn create_staff(&self, staff: &Staff) -> StoreResult<()>;
     /// Finds an account of a tenant by id.
     async fn staff_by_id(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Staff>>;
-    /// Finds an account by (lowercased) e-mail, across tenants, for sign-in.
+    /// Finds an account by e-mail, across tenants, for sign-in. Matches exactly: callers pass
+    /// the address lowercased, as it is stored.
     async fn staff_by_email(&self, email: &str) -> StoreResult<Option<Staff>>;
     /// Lists a tenant's accounts, oldest first.
     async fn list_staff(&self, tenant_id: &str) -> StoreResult<Vec<Staff>>;
@@ -101,7 +104,9 @@ pub struct ConversationFilter {
     pub assignee_id: Option<String>,
     /// Only this visitor's conversations.
     pub visitor_id: Option<String>,
-    /// Case-insensitive substring of the contact's name.
+    /// Case-insensitive substring of the contact's name (Unicode case folding; `%`, `_` and other
+    /// pattern characters are literal). `Some("")` matches every named contact, so callers turn
+    /// an empty search into `None`.
     pub contact_search: Option<String>,
 }
 
@@ -171,9 +176,11 @@ pub trait MessageStore: Send + Sync {
     /// Durably appends a batch of messages (possibly to many conversations) and returns one
     /// outcome per input, in input order. Within a conversation, messages get consecutive `seq`s
     /// in input order; the conversation's `last_seq`, preview and `last_activity_at` move with
-    /// them. Per item: `Err(NotFound)` if the conversation is not in that tenant,
-    /// `Err(ConversationClosed)` if it is closed; other items still succeed. The outer `Err` means
-    /// nothing of the batch was stored.
+    /// them (a duplicate moves nothing). Per item, checked in this order: `Err(NotFound)` if the
+    /// conversation is not in that tenant; `Duplicate` if its `client_id` is already stored, even
+    /// if the conversation closed since (so a client whose ack was lost learns its message is
+    /// in); `Err(ConversationClosed)` if it is closed. Other items still succeed. The outer `Err`
+    /// means nothing of the batch was stored.
     async fn append_batch(
         &self,
         batch: &[NewMessage],
@@ -198,6 +205,27 @@ pub trait MessageStore: Send + Sync {
     ) -> StoreResult<Vec<Message>>;
 }
 
+/// A change committed by another server instance sharing the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A message was stored.
+    Message(Message),
+    /// A conversation was created, claimed or closed (not: a new message in it).
+    Conversation(Conversation),
+}
+
+/// The stream of [`Change`]s made by other instances.
+pub type ChangeStream = futures_util::stream::BoxStream<'static, StoreResult<Change>>;
+
+/// Changes made by *other* natter instances on the same database, so each instance can fan out
+/// live events to its own sockets. Only stores that several instances can share implement it.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// Follows changes from now on, in commit order per conversation. The stream yields `Err`
+    /// or ends when the feed breaks; the caller subscribes again (after a pause).
+    async fn subscribe(&self) -> StoreResult<ChangeStream>;
+}
+
 /// Liveness of the database, for `/readyz`.
 #[async_trait]
 pub trait StoreHealth: Send + Sync {
@@ -220,6 +248,8 @@ pub struct Stores {
     pub messages: Arc<dyn MessageStore>,
     /// Database liveness.
     pub health: Arc<dyn StoreHealth>,
+    /// Changes by other instances; `None` for stores that serve a single instance.
+    pub changes: Option<Arc<dyn ChangeFeed>>,
 }
 
 impl Stores {
@@ -241,6 +271,7 @@ impl Stores {
             conversations: store.clone(),
             messages: store.clone(),
             health: store,
+            changes: None,
         }
     }
 
@@ -250,7 +281,7 @@ impl Stores {
     pub async fn open(database_url: &str) -> StoreResult<Self> {
         if database_url.starts_with("mongodb://") || database_url.starts_with("mongodb+srv://") {
             let store = mongo::MongoStore::connect(database_url).await?;
-            Ok(Stores::from_single(Arc::new(store)))
+            Ok(store.into_stores())
         } else {
             let store = sqlite::SqliteStore::open(std::path::Path::new(database_url)).await?;
             Ok(Stores::from_single(Arc::new(store)))

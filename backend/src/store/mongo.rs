@@ -9,18 +9,31 @@
 //! message survives a crash or a failover; reads use read concern `majority` (transactions use
 //! `snapshot`), so nothing is read that a failover could roll back.
 //!
+//! Conversation indexes do not contain `last_activity_at`, which every appended message moves:
+//! closed conversations are listed in index order by their frozen `closed_activity_at`, live
+//! ones are few and sorted in memory (see `MongoStore::create_indexes` and
+//! `list_conversations`). This keeps the conversation update of an append off every index.
+//!
+//! Several natter instances may share one database: each store stamps its writes with a random
+//! instance id and follows the others' through a change stream (`changes`, the
+//! [`ChangeFeed`]); [`MongoStore::into_stores`] wires it into [`Stores`].
+//!
 //! Errors from the driver become [`StoreError`]s in `errors` only; duplicate keys (code 11000)
 //! become `Conflict` there and nowhere else.
 
 mod append;
+mod changes;
 mod errors;
+#[cfg(test)]
+mod live;
 mod records;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
-use mongodb::bson::{Document, doc};
+use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::{
     Acknowledgment, ClientOptions, IndexOptions, ReadConcern, ReturnDocument, TransactionOptions,
     WriteConcern,
@@ -36,8 +49,9 @@ use crate::domain::{
     Conversation, ConversationStatus, Message, NewMessage, Staff, Tenant, Timestamp, Visitor,
 };
 use crate::store::{
-    Appended, ConversationFilter, ConversationStore, ListCursor, MessageStore, StaffStore,
-    StoreError, StoreHealth, StoreResult, TenantStore, VisitorStore,
+    Appended, ChangeFeed, ChangeStream, ConversationFilter, ConversationStore, ListCursor,
+    MessageStore, StaffStore, StoreError, StoreHealth, StoreResult, Stores, TenantStore,
+    VisitorStore,
 };
 
 /// The database used when the URL names none.
@@ -61,6 +75,9 @@ pub struct MongoStore {
     messages: Collection<MessageDoc>,
     /// Options of the transactions that append messages.
     transaction_options: TransactionOptions,
+    /// Random id of this store (this natter instance), stamped on what it writes so that its
+    /// change feed can skip its own changes; see `changes`.
+    instance: String,
 }
 
 /// `w: majority, j: true`: acknowledged writes survive a crash and a failover.
@@ -117,11 +134,21 @@ impl MongoStore {
                 .read_concern(ReadConcern::snapshot())
                 .write_concern(durable_write_concern())
                 .build(),
+            instance: uuid::Uuid::new_v4().simple().to_string()[..16].to_owned(),
             client,
             db,
         };
         store.create_indexes().await?;
         Ok(store)
+    }
+
+    /// Every store handle backed by this store, including its change feed (several instances
+    /// can share a MongoDB database, so each follows the others' changes).
+    pub fn into_stores(self) -> Stores {
+        let store = Arc::new(self);
+        let mut stores = Stores::from_single(store.clone());
+        stores.changes = Some(store);
+        stores
     }
 
     /// Creates the indexes every query relies on (idempotent; existing ones are kept).
@@ -168,26 +195,33 @@ impl MongoStore {
             ))
             .await
             .map_err(store_error)?;
-        // One index per list filter, each ending in the list order so that a page is an index
-        // range scan: (last_activity_at desc, _id desc).
+        // No conversation index contains `last_activity_at`. Every appended message moves it,
+        // and in a transaction each index key that changes costs a delete, an insert and
+        // catalog checks: with activity-sorted indexes the conversation update cost more than
+        // inserting the message itself. Instead:
+        // - closed conversations, the vast majority, are sorted by `closed_activity_at` (their
+        //   final `last_activity_at`), which the indexes below contain;
+        // - live (unassigned or open) conversations are found through the same indexes by
+        //   status and sorted in memory: there are only as many as chats going on;
+        // - a visitor's few conversations are found by `tenant_visitor` and sorted in memory.
+        // See `list_conversations`.
         self.conversations
             .create_indexes([
                 index(
-                    "tenant_activity",
-                    doc! { "tenant_id": 1, "last_activity_at": -1, "_id": -1 },
+                    "tenant_status_closed_activity",
+                    doc! { "tenant_id": 1, "status": 1, "closed_activity_at": -1, "_id": -1 },
                 ),
                 index(
-                    "tenant_status_activity",
-                    doc! { "tenant_id": 1, "status": 1, "last_activity_at": -1, "_id": -1 },
+                    "tenant_assignee_status_closed_activity",
+                    doc! {
+                        "tenant_id": 1,
+                        "assignee_id": 1,
+                        "status": 1,
+                        "closed_activity_at": -1,
+                        "_id": -1,
+                    },
                 ),
-                index(
-                    "tenant_assignee_activity",
-                    doc! { "tenant_id": 1, "assignee_id": 1, "last_activity_at": -1, "_id": -1 },
-                ),
-                index(
-                    "tenant_visitor_activity",
-                    doc! { "tenant_id": 1, "visitor_id": 1, "last_activity_at": -1, "_id": -1 },
-                ),
+                index("tenant_visitor", doc! { "tenant_id": 1, "visitor_id": 1 }),
             ])
             .await
             .map_err(store_error)?;
@@ -223,6 +257,28 @@ impl MongoStore {
             .transpose()
     }
 
+    /// Conversations matching `query`, newest first by `sort_key` (then by id), at most `limit`.
+    async fn find_conversations(
+        &self,
+        query: Document,
+        limit: usize,
+        sort_key: &str,
+    ) -> StoreResult<Vec<Conversation>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let docs: Vec<ConversationDoc> = self
+            .conversations
+            .find(query)
+            .sort(doc! { sort_key: -1, "_id": -1 })
+            .limit(limit)
+            .batch_size(u32::try_from(limit).unwrap_or(u32::MAX))
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        docs.into_iter().map(Conversation::try_from).collect()
+    }
+
     /// Messages of a conversation matching `range` (a filter on `seq`), in `seq` order
     /// (`direction` 1 or -1), at most `limit`.
     async fn find_messages(
@@ -255,6 +311,28 @@ impl MongoStore {
             .map_err(store_error)?;
         docs.into_iter().map(Message::try_from).collect()
     }
+}
+
+/// "Strictly after the cursor in (`last_activity_at` desc, id desc) order", for queries sorted in
+/// memory.
+fn after_in_memory(after: &ListCursor) -> Vec<Document> {
+    vec![
+        doc! { "last_activity_at": { "$lt": after.last_activity_at } },
+        doc! { "last_activity_at": after.last_activity_at, "_id": { "$lt": &after.id } },
+    ]
+}
+
+/// The first `limit` of two lists sorted newest first (`last_activity_at` desc, id desc).
+fn merge_newest_first(
+    a: Vec<Conversation>,
+    b: Vec<Conversation>,
+    limit: usize,
+) -> Vec<Conversation> {
+    let mut all = a;
+    all.extend(b);
+    all.sort_by(|x, y| (y.last_activity_at, &y.id).cmp(&(x.last_activity_at, &x.id)));
+    all.truncate(limit);
+    all
 }
 
 /// `text` as a regular expression matching itself. Every ASCII punctuation character is escaped
@@ -442,8 +520,10 @@ impl VisitorStore for MongoStore {
 #[async_trait]
 impl ConversationStore for MongoStore {
     async fn create_conversation(&self, conversation: &Conversation) -> StoreResult<()> {
+        let mut doc = ConversationDoc::from(conversation);
+        doc.change_id = Some(changes::change_id(&self.instance));
         self.conversations
-            .insert_one(ConversationDoc::from(conversation))
+            .insert_one(doc)
             .await
             .map_err(on_duplicate_key("conversation id already in use"))?;
         Ok(())
@@ -464,44 +544,80 @@ impl ConversationStore for MongoStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let mut query = doc! { "tenant_id": tenant_id };
-        if let Some(status) = filter.status {
-            query.insert("status", status.as_str());
-        }
+        // See `create_indexes` for why live and closed conversations are found apart.
+        let mut common = doc! { "tenant_id": tenant_id };
         if let Some(assignee_id) = &filter.assignee_id {
-            query.insert("assignee_id", assignee_id);
-        }
-        if let Some(visitor_id) = &filter.visitor_id {
-            query.insert("visitor_id", visitor_id);
+            common.insert("assignee_id", assignee_id);
         }
         if let Some(search) = &filter.contact_search {
-            query.insert(
+            common.insert(
                 "contact_name",
                 doc! { "$regex": escape_regex(search), "$options": "i" },
             );
         }
-        if let Some(after) = after {
-            query.insert(
-                "$or",
-                vec![
-                    doc! { "last_activity_at": { "$lt": after.last_activity_at } },
-                    doc! { "last_activity_at": after.last_activity_at, "_id": { "$lt": &after.id } },
-                ],
-            );
+
+        if let Some(visitor_id) = &filter.visitor_id {
+            let mut query = common;
+            query.insert("visitor_id", visitor_id);
+            if let Some(status) = filter.status {
+                query.insert("status", status.as_str());
+            }
+            if let Some(after) = after {
+                query.insert("$or", after_in_memory(after));
+            }
+            return self
+                .find_conversations(query, limit, "last_activity_at")
+                .await;
         }
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let docs: Vec<ConversationDoc> = self
-            .conversations
-            .find(query)
-            .sort(doc! { "last_activity_at": -1, "_id": -1 })
-            .limit(limit)
-            .batch_size(u32::try_from(limit).unwrap_or(u32::MAX))
-            .await
-            .map_err(store_error)?
-            .try_collect()
-            .await
-            .map_err(store_error)?;
-        docs.into_iter().map(Conversation::try_from).collect()
+
+        // Live conversations: few, found by status and sorted in memory.
+        let live: Option<Bson> = match filter.status {
+            Some(ConversationStatus::Closed) => None,
+            Some(status) => Some(status.as_str().into()),
+            None => Some(
+                doc! { "$in": [
+                    ConversationStatus::Unassigned.as_str(),
+                    ConversationStatus::Open.as_str(),
+                ] }
+                .into(),
+            ),
+        };
+        let mut page = Vec::new();
+        if let Some(statuses) = live {
+            let mut query = common.clone();
+            query.insert("status", statuses);
+            if let Some(after) = after {
+                query.insert("$or", after_in_memory(after));
+            }
+            page = self
+                .find_conversations(query, limit, "last_activity_at")
+                .await?;
+        }
+        // Closed conversations: many, read in order from the index.
+        if matches!(filter.status, None | Some(ConversationStatus::Closed)) {
+            let mut query = common;
+            query.insert("status", ConversationStatus::Closed.as_str());
+            if let Some(after) = after {
+                // An index range plus a residual filter for the ties; the `$or` of the two
+                // cases would defeat the index order.
+                query.insert(
+                    "closed_activity_at",
+                    doc! { "$lte": after.last_activity_at },
+                );
+                query.insert(
+                    "$nor",
+                    vec![doc! {
+                        "closed_activity_at": after.last_activity_at,
+                        "_id": { "$gte": &after.id },
+                    }],
+                );
+            }
+            let closed = self
+                .find_conversations(query, limit, "closed_activity_at")
+                .await?;
+            page = merge_newest_first(page, closed, limit);
+        }
+        Ok(page)
     }
 
     async fn claim(
@@ -527,6 +643,7 @@ impl ConversationStore for MongoStore {
                     "assignee_id": assignee_id,
                     "assignee_name": assignee_name,
                     "last_activity_at": now,
+                    "change_id": changes::change_id(&self.instance),
                 } },
             )
             .return_document(ReturnDocument::After)
@@ -549,7 +666,12 @@ impl ConversationStore for MongoStore {
             .conversations
             .find_one_and_update(
                 doc! { "_id": id, "tenant_id": tenant_id, "status": { "$ne": closed } },
-                doc! { "$set": { "status": closed, "last_activity_at": now } },
+                doc! { "$set": {
+                    "status": closed,
+                    "last_activity_at": now,
+                    "closed_activity_at": now,
+                    "change_id": changes::change_id(&self.instance),
+                } },
             )
             .return_document(ReturnDocument::After)
             .await
@@ -600,6 +722,13 @@ impl MessageStore for MongoStore {
             .await?;
         page.reverse();
         Ok(page)
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for MongoStore {
+    async fn subscribe(&self) -> StoreResult<ChangeStream> {
+        self.subscribe_impl().await
     }
 }
 

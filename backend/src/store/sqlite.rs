@@ -10,9 +10,9 @@
 //! Durability: WAL with `synchronous=FULL` fsyncs the log on every commit, so a message whose
 //! append returned `Ok` survives a crash or power loss.
 //!
-//! Code map: [`schema`] creates and migrates the tables, [`rows`] converts rows to domain
-//! types, [`accounts`] implements tenants, staff and visitors, [`conversations`] and
-//! [`messages`] the two hot aggregates.
+//! Code map: `schema` creates and migrates the tables, `rows` converts rows to domain types,
+//! `accounts` implements tenants, staff and visitors, `conversations` and `messages` the two
+//! busy aggregates.
 
 mod accounts;
 mod conversations;

@@ -15,8 +15,9 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use futures_util::stream::FuturesOrdered;
 use futures_util::{SinkExt, StreamExt};
 use natter_sdk::protocol::{
-    Author, AuthorKind, ClientFrame, Cursor, PROTOCOL_VERSION, Principal, PrincipalKind, RequestId,
-    ServerFrame,
+    Author, AuthorKind, CLOSE_LAGGING, CLOSE_SERVICE_RESTART, CLOSE_UNAUTHENTICATED,
+    CLOSE_UNSUPPORTED_PROTOCOL, ClientFrame, Cursor, MAX_SYNC_CURSORS, PROTOCOL_VERSION, Principal,
+    PrincipalKind, RequestId, ServerFrame,
 };
 use tokio::time::Instant;
 
@@ -36,26 +37,13 @@ pub const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
 pub const HEARTBEAT: Duration = Duration::from_secs(25);
 /// A socket silent for this long is considered dead and reaped.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Most cursors one `sync` may carry.
-pub const MAX_SYNC_CURSORS: usize = 200;
 /// How long a cached conversation is trusted for permission checks before it is reloaded.
 const CONVERSATION_CACHE_TTL: Duration = Duration::from_secs(2);
 /// Messages replayed per store query during a sync.
 const SYNC_PAGE: usize = 500;
 
-/// Close codes (4000–4999 are for applications).
-pub mod close_code {
-    /// No valid `auth` frame in time, or an invalid token.
-    pub const UNAUTHENTICATED: u16 = 4001;
-    /// The client speaks another protocol version.
-    pub const UNSUPPORTED_PROTOCOL: u16 = 4002;
-    /// The client did not read fast enough; reconnect and sync.
-    pub const LAGGING: u16 = 4008;
-    /// Server restart: reconnect (standard code 1012).
-    pub const SERVICE_RESTART: u16 = 1012;
-    /// The peer was silent past the idle timeout (standard code 1001, going away).
-    pub const IDLE: u16 = 1001;
-}
+/// Close code "going away" (RFC 6455), for sockets reaped after [`IDLE_TIMEOUT`] of silence.
+const CLOSE_IDLE: u16 = 1001;
 
 /// Runs a session to completion.
 pub async fn run(mut socket: WebSocket, state: AppState, origin: Option<String>) {
@@ -113,7 +101,7 @@ async fn authenticate(
     state: &AppState,
     origin: Option<&str>,
 ) -> Result<Caller, AuthFailure> {
-    let unauthenticated = |e: AppError| (close_code::UNAUTHENTICATED, e);
+    let unauthenticated = |e: AppError| (CLOSE_UNAUTHENTICATED, e);
     let first = tokio::time::timeout(AUTH_TIMEOUT, next_text(socket))
         .await
         .map_err(|_| unauthenticated(AppError::Unauthenticated("no auth frame in time")))?
@@ -125,7 +113,7 @@ async fn authenticate(
     };
     if protocol != PROTOCOL_VERSION {
         return Err((
-            close_code::UNSUPPORTED_PROTOCOL,
+            CLOSE_UNSUPPORTED_PROTOCOL,
             AppError::BadRequest(format!("this server speaks protocol {PROTOCOL_VERSION}")),
         ));
     }
@@ -237,13 +225,13 @@ impl Session {
                 Some(frame) = self.pending.next(), if !self.pending.is_empty() => Some(frame.to_json()),
                 Some(frame) = self.registration.rx.recv() => Some(frame.to_string()),
                 () = kick.notified() => {
-                    let _ = tx.send(close_message(close_code::LAGGING, "lagging; reconnect and sync")).await;
+                    let _ = tx.send(close_message(CLOSE_LAGGING, "lagging; reconnect and sync")).await;
                     break;
                 }
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > IDLE_TIMEOUT {
                         metrics::counter!("natter_websocket_reaped_total").increment(1);
-                        let _ = tx.send(close_message(close_code::IDLE, "idle timeout")).await;
+                        let _ = tx.send(close_message(CLOSE_IDLE, "idle timeout")).await;
                         break;
                     }
                     if tx.send(WsMessage::Ping(Default::default())).await.is_err() {
@@ -261,7 +249,7 @@ impl Session {
                         retry_after_ms: 1000,
                     };
                     let _ = tx.send(WsMessage::Text(frame.to_json().into())).await;
-                    let _ = tx.send(close_message(close_code::SERVICE_RESTART, "server restarting")).await;
+                    let _ = tx.send(close_message(CLOSE_SERVICE_RESTART, "server restarting")).await;
                     break;
                 }
             };

@@ -59,39 +59,12 @@ pub fn fresh_database(kind: StoreKind) -> (String, Option<tempfile::TempDir>) {
             let dir = tempfile::tempdir().expect("temporary directory");
             (dir.path().to_string_lossy().into_owned(), Some(dir))
         }
-        StoreKind::Mongo => {
-            let base = std::env::var("NATTER_TEST_MONGODB_URI").unwrap_or_else(|_| {
-                panic!(
-                    "set NATTER_TEST_MONGODB_URI or run `cargo xtask test`, which starts a mongod"
-                )
-            });
-            let db = format!("natter_test_{}", uuid_simple());
-            (with_database(&base, &db), None)
-        }
+        StoreKind::Mongo => (crate::stores::mongo_test_url(), None),
     }
 }
 
 fn uuid_simple() -> String {
     new_id().replace('-', "")
-}
-
-/// Puts `db` as the path of a MongoDB URL, keeping its query string.
-pub fn with_database(uri: &str, db: &str) -> String {
-    let (base, query) = match uri.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (uri, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map(|i| scheme_end + i)
-        .unwrap_or(base.len());
-    let mut url = format!("{}/{}", &base[..host_end], db);
-    if let Some(q) = query {
-        url.push('?');
-        url.push_str(q);
-    }
-    url
 }
 
 /// A running natter.

@@ -14,6 +14,7 @@ mod isolation;
 mod lifecycle;
 mod messaging;
 mod ops;
+mod scale_out;
 mod staff;
 mod store_contract;
 mod stores;

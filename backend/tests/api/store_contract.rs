@@ -591,6 +591,13 @@ async fn list_all(
             .await
             .unwrap();
         assert!(page.len() <= page_size, "a page is at most `limit` long");
+        // Checked per page, so a cursor that does not advance fails instead of looping forever.
+        for c in &page {
+            assert!(
+                all.iter().all(|seen| seen.id != c.id),
+                "a later page repeats {c:?}"
+            );
+        }
         let done = page.len() < page_size;
         all.extend(page);
         if done {
@@ -784,6 +791,7 @@ async fn a_contact_search_ignores_case_and_treats_wildcards_literally(stores: &S
         "DotXStar",
         "Ann (Support)",
         "^caret$",
+        "Zoë Ünal",
     ];
     for (i, name) in names.iter().enumerate() {
         let c = conversation(&v, Some(name), CREATED + i as i64);
@@ -830,6 +838,10 @@ async fn a_contact_search_ignores_case_and_treats_wildcards_literally(stores: &S
     assert_eq!(search("caret").await, ["^caret$"]);
     assert_eq!(search("[a-z]").await, Vec::<String>::new());
     assert_eq!(search("zzz").await, Vec::<String>::new());
+    // Case folding is not only ASCII.
+    assert_eq!(search("ZOË ü").await, ["Zoë Ünal"]);
+    // The empty string is a substring of every name, and only of names.
+    assert_eq!(search("").await.len(), names.len());
 }
 
 async fn claiming_an_unassigned_conversation_opens_it_for_the_claimer(stores: &Stores) {
@@ -1209,6 +1221,43 @@ async fn a_closed_conversation_refuses_messages_while_the_rest_of_the_batch_succ
     assert_eq!(seqs(&history(stores, &open).await), [1, 2]);
 }
 
+/// A client that lost the acknowledgement resends; if the conversation closed meanwhile, it
+/// must still learn that its message was stored, and with which `seq`.
+async fn a_message_resent_after_the_conversation_closed_is_still_a_duplicate(stores: &Stores) {
+    let (acme, _, c) = new_conversation(stores).await;
+    let first = stores
+        .messages
+        .append_batch(&[message(&c, Some("k1"), "hello")], CREATED + 1)
+        .await
+        .unwrap();
+    let original = stored(&first[0]).clone();
+    let closed = stores
+        .conversations
+        .close(&acme.id, &c.id, CREATED + 2)
+        .await
+        .unwrap();
+
+    let again = stores
+        .messages
+        .append_batch(
+            &[
+                message(&c, Some("k1"), "hello"),
+                message(&c, Some("k2"), "too late"),
+            ],
+            CREATED + 3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(duplicate(&again[0]), &original);
+    assert!(
+        matches!(again[1], Err(StoreError::ConversationClosed)),
+        "{:?}",
+        again[1]
+    );
+    assert_eq!(history(stores, &c).await, [original]);
+    assert_eq!(reload(stores, &c).await, closed);
+}
+
 async fn a_conversation_outside_the_tenant_is_not_found_per_item(stores: &Stores) {
     let (acme, _, mine) = new_conversation(stores).await;
     let (globex, foreign_visitor) = tenant_with_visitor(stores, "Globex").await;
@@ -1486,19 +1535,31 @@ async fn data_survives_closing_and_reopening_the_store(db: &TestDatabase) {
 // One test per case and backend
 
 /// Instantiates every case as a test in `mod sqlite` and in `mod mongo`. Cases under `stores`
-/// take `&Stores`; cases under `databases` take `&TestDatabase`, to reopen it.
+/// take `&Stores` on a fresh database (`sqlite_stores` / `mongo_stores`); cases under
+/// `databases` take a `&TestDatabase`, to reopen it.
 macro_rules! store_contract {
     (stores: [$($case:ident),* $(,)?], databases: [$($db_case:ident),* $(,)?] $(,)?) => {
-        store_contract!(@backend sqlite, [$($case),*], [$($db_case),*]);
-        store_contract!(@backend mongo, [$($case),*], [$($db_case),*]);
+        store_contract!(
+            @backend sqlite,
+            crate::stores::sqlite_stores().await,
+            [$($case),*],
+            [$($db_case),*]
+        );
+        store_contract!(
+            @backend mongo,
+            (crate::stores::mongo_stores().await, ()),
+            [$($case),*],
+            [$($db_case),*]
+        );
     };
-    (@backend $backend:ident, [$($case:ident),*], [$($db_case:ident),*]) => {
+    (@backend $backend:ident, $fresh:expr, [$($case:ident),*], [$($db_case:ident),*]) => {
         mod $backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let db = crate::stores::TestDatabase::$backend();
-                    super::$case(&db.open().await).await;
+                    // The second value keeps the database alive (a temporary directory).
+                    let (stores, _keep) = $fresh;
+                    super::$case(&stores).await;
                 }
             )*
             $(
@@ -1540,6 +1601,7 @@ store_contract! {
         client_ids_are_unique_per_conversation_not_globally,
         messages_without_a_client_id_are_never_duplicates,
         a_closed_conversation_refuses_messages_while_the_rest_of_the_batch_succeeds,
+        a_message_resent_after_the_conversation_closed_is_still_a_duplicate,
         a_conversation_outside_the_tenant_is_not_found_per_item,
         appending_moves_the_conversations_seq_preview_and_activity,
         messages_after_pages_forward_in_ascending_order,

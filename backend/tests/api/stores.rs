@@ -38,11 +38,6 @@ impl TestDatabase {
         }
     }
 
-    /// The directory or URL, as given to [`Stores::open`].
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Opens stores on this database; panics if that fails.
     pub async fn open(&self) -> Stores {
         match Stores::open(&self.url).await {

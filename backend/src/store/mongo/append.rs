@@ -8,18 +8,20 @@
 //!    pairs (skipped when no item carries a client id);
 //! 3. [`plan`] decides every item's outcome and `seq` (`last_seq + position`) without I/O;
 //! 4. one pipeline `update_many` moves every touched conversation's `last_seq`, preview and
-//!    `last_activity_at`, conditioned on the conversation still having the `last_seq` read in
-//!    step 1 and not being closed;
+//!    `last_activity_at` (none of which is in a conversation index, so this is cheap; see
+//!    `MongoStore::create_indexes`);
 //! 5. one `insert_many` of the new messages;
 //! 6. commit.
 //!
 //! Two writers that touch the same conversation (several natter instances, or one client id
 //! resent to two instances at once) both update its document, so the later one gets a
 //! `WriteConflict` (labelled `TransientTransactionError`), is rolled back and retried from
-//! step 1, where it sees the winner's messages and `last_seq`. The conditional update and the
-//! unique indexes on `(conversation_id, seq)` and `(conversation_id, client_id)` are backstops:
-//! if either ever trips, the attempt is rolled back and retried the same way. Hence `seq` stays
-//! gap-free and unique per conversation, and a message is stored at most once per client id.
+//! step 1, where it sees the winner's messages and `last_seq`. (Snapshot isolation makes a
+//! condition on the `last_seq` read in step 1 redundant; measured, it cost a third of the
+//! update.) The unique indexes on `(conversation_id, seq)` and `(conversation_id, client_id)` are
+//! backstops: if one ever trips, the attempt is rolled back and retried the same way, as it is
+//! when the update matches fewer conversations than expected. Hence `seq` stays gap-free and
+//! unique per conversation, and a message is stored at most once per client id.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -28,6 +30,8 @@ use mongodb::ClientSession;
 use mongodb::bson::doc;
 use mongodb::error::{Error, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::options::Hint;
+
+use natter_sdk::protocol::preview;
 
 use super::MongoStore;
 use super::errors::{is_duplicate_key, is_transient_transaction_error, store_error};
@@ -47,12 +51,17 @@ const MAX_BACKOFF: Duration = Duration::from_millis(100);
 /// retried; committing is idempotent.
 const MAX_COMMIT_ATTEMPTS: u32 = 3;
 
+/// Scratch field of the conversation update pipeline: the document's position in the batch.
+const POSITION: &str = "_natter_position";
+/// [`POSITION`] as a field path.
+const POSITION_REF: &str = "$_natter_position";
+
 /// Why one attempt failed.
 enum Failure {
     /// A driver or server error; retried when transient.
     Mongo(Error),
-    /// The conditional update matched fewer conversations than expected: someone changed one
-    /// between our read and our write. Retried.
+    /// The update matched fewer conversations than read: one was closed or removed in between
+    /// (which the transaction should have reported as a write conflict). Retried.
     Raced,
     /// Not retried.
     Store(StoreError),
@@ -117,6 +126,7 @@ impl MongoStore {
                     if attempt >= MAX_ATTEMPTS || !failure.is_retryable() {
                         return Err(failure.into_store_error());
                     }
+                    tracing::debug!(attempt, "append transaction conflicted; retrying");
                 }
             }
             attempt += 1;
@@ -135,16 +145,18 @@ impl MongoStore {
     ) -> Result<Vec<StoreResult<Appended>>, Failure> {
         session.start_transaction().await?;
 
-        let mut conversation_ids: Vec<&str> = Vec::new();
-        let mut tenant_ids: Vec<&str> = Vec::new();
-        for m in batch {
-            if !conversation_ids.contains(&m.conversation_id.as_str()) {
-                conversation_ids.push(&m.conversation_id);
-            }
-            if !tenant_ids.contains(&m.tenant_id.as_str()) {
-                tenant_ids.push(&m.tenant_id);
-            }
-        }
+        let conversation_ids: Vec<&str> = batch
+            .iter()
+            .map(|m| m.conversation_id.as_str())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let tenant_ids: Vec<&str> = batch
+            .iter()
+            .map(|m| m.tenant_id.as_str())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
 
         let mut heads = HashMap::with_capacity(conversation_ids.len());
         let mut cursor = self
@@ -164,7 +176,10 @@ impl MongoStore {
         }
 
         let existing = self.existing_messages(session, batch, &heads).await?;
-        let plan = plan(batch, &heads, &existing, now, new_id).map_err(Failure::Store)?;
+        let mut plan = plan(batch, &heads, &existing, now, new_id).map_err(Failure::Store)?;
+        for message in &mut plan.inserts {
+            message.origin = Some(self.instance.clone());
+        }
 
         if plan.bumps.is_empty() {
             // Nothing to write: every item was a duplicate or an error.
@@ -177,11 +192,12 @@ impl MongoStore {
             .iter()
             .map(|b| b.conversation_id.as_str())
             .collect();
-        let old_seqs: Vec<i64> = plan.bumps.iter().map(|b| b.old_last_seq).collect();
         let new_seqs: Vec<i64> = plan.bumps.iter().map(|b| b.new_last_seq).collect();
         let previews: Vec<&str> = plan.bumps.iter().map(|b| b.preview.as_str()).collect();
-        // The position of each document's `_id` in `ids` picks its values from the parallel
-        // arrays; `$indexOfArray` keeps the update one statement whatever the batch size.
+        // The position of each document's `_id` in `ids` (computed once per document into a
+        // scratch field) picks its values from the parallel arrays, so the update is one
+        // statement whatever the batch size. `$literal` keeps the server from evaluating each
+        // array element as an expression, per document.
         let position = doc! { "$indexOfArray": [{ "$literal": &ids }, "$_id"] };
         let updated = self
             .conversations
@@ -189,13 +205,18 @@ impl MongoStore {
                 doc! {
                     "_id": { "$in": &ids },
                     "status": { "$ne": ConversationStatus::Closed.as_str() },
-                    "$expr": { "$eq": ["$last_seq", { "$arrayElemAt": [{ "$literal": &old_seqs }, position.clone()] }] },
                 },
-                vec![doc! { "$set": {
-                    "last_seq": { "$arrayElemAt": [{ "$literal": &new_seqs }, position.clone()] },
-                    "last_message_preview": { "$arrayElemAt": [{ "$literal": &previews }, position] },
-                    "last_activity_at": now,
-                } }],
+                vec![
+                    doc! { "$set": { POSITION: position } },
+                    doc! { "$set": {
+                        "last_seq": { "$arrayElemAt": [{ "$literal": &new_seqs }, POSITION_REF] },
+                        "last_message_preview": {
+                            "$arrayElemAt": [{ "$literal": &previews }, POSITION_REF],
+                        },
+                        "last_activity_at": now,
+                    } },
+                    doc! { "$unset": POSITION },
+                ],
             )
             .session(&mut *session)
             .await?;
@@ -227,7 +248,7 @@ impl MongoStore {
         session: &mut ClientSession,
         batch: &[NewMessage],
         heads: &HashMap<String, ConversationHead>,
-    ) -> Result<HashMap<(String, String), Message>, Failure> {
+    ) -> Result<Existing, Failure> {
         let mut wanted: HashSet<(&str, &str)> = HashSet::new();
         for m in batch {
             let Some(client_id) = m.client_id.as_deref() else {
@@ -240,7 +261,7 @@ impl MongoStore {
                 wanted.insert((m.conversation_id.as_str(), client_id));
             }
         }
-        let mut existing = HashMap::new();
+        let mut existing = Existing::new();
         if wanted.is_empty() {
             return Ok(existing);
         }
@@ -264,10 +285,11 @@ impl MongoStore {
                 continue;
             };
             if wanted.contains(&(message.conversation_id.as_str(), client_id)) {
-                existing.insert(
-                    (message.conversation_id.clone(), client_id.to_owned()),
-                    message,
-                );
+                let client_id = client_id.to_owned();
+                existing
+                    .entry(message.conversation_id.clone())
+                    .or_default()
+                    .insert(client_id, message);
             }
         }
         Ok(existing)
@@ -291,6 +313,9 @@ async fn commit(session: &mut ClientSession) -> Result<(), Error> {
     }
 }
 
+/// Stored messages by conversation id and client id.
+type Existing = HashMap<String, HashMap<String, Message>>;
+
 /// A cursor batch size that returns `n` documents in the first reply (no `getMore`).
 fn batch_size(n: usize) -> u32 {
     u32::try_from(n.saturating_add(1)).unwrap_or(u32::MAX)
@@ -300,8 +325,6 @@ fn batch_size(n: usize) -> u32 {
 #[derive(Debug, PartialEq, Eq)]
 struct Bump {
     conversation_id: String,
-    /// `last_seq` as read; the update only applies if it is unchanged.
-    old_last_seq: i64,
     new_last_seq: i64,
     /// Preview of the conversation's last new message.
     preview: String,
@@ -325,7 +348,7 @@ struct Plan {
 fn plan(
     batch: &[NewMessage],
     heads: &HashMap<String, ConversationHead>,
-    existing: &HashMap<(String, String), Message>,
+    existing: &Existing,
     now: Timestamp,
     mut new_id: impl FnMut() -> String,
 ) -> StoreResult<Plan> {
@@ -345,8 +368,10 @@ fn plan(
             continue;
         };
         if let Some(client_id) = item.client_id.as_deref() {
-            let key = (item.conversation_id.clone(), client_id.to_owned());
-            if let Some(earlier) = existing.get(&key) {
+            let stored_before = existing
+                .get(&item.conversation_id)
+                .and_then(|by_client_id| by_client_id.get(client_id));
+            if let Some(earlier) = stored_before {
                 outcomes.push(Ok(Appended::Duplicate(earlier.clone())));
                 continue;
             }
@@ -373,7 +398,6 @@ fn plan(
             .or_insert_with(|| {
                 bumps.push(Bump {
                     conversation_id: item.conversation_id.clone(),
-                    old_last_seq: head.last_seq,
                     new_last_seq: head.last_seq,
                     preview: String::new(),
                 });
@@ -381,7 +405,7 @@ fn plan(
             });
         let bump = &mut bumps[bump_index];
         bump.new_last_seq += 1;
-        bump.preview = item.text.chars().take(PREVIEW_CHARS).collect();
+        bump.preview = preview(&item.text, PREVIEW_CHARS);
         let seq = u64::try_from(bump.new_last_seq)
             .map_err(|_| StoreError::Internal("stored last_seq is negative".into()))?;
 
@@ -466,20 +490,18 @@ mod tests {
             item("t", "b", None, "2"),
             item("t", "a", None, "3"),
         ];
-        let plan = plan(&batch, &heads, &HashMap::new(), 7, ids()).expect("plan");
+        let plan = plan(&batch, &heads, &Existing::new(), 7, ids()).expect("plan");
         assert_eq!(seqs(&plan), vec![Some(5), Some(1), Some(6)]);
         assert_eq!(
             plan.bumps,
             vec![
                 Bump {
                     conversation_id: "a".into(),
-                    old_last_seq: 4,
                     new_last_seq: 6,
                     preview: "3".into()
                 },
                 Bump {
                     conversation_id: "b".into(),
-                    old_last_seq: 0,
                     new_last_seq: 1,
                     preview: "2".into()
                 },
@@ -501,7 +523,7 @@ mod tests {
             item("t", "c", None, "x"),
             item("t", "a", None, "ok"),
         ];
-        let plan = plan(&batch, &heads, &HashMap::new(), 1, ids()).expect("plan");
+        let plan = plan(&batch, &heads, &Existing::new(), 1, ids()).expect("plan");
         assert!(matches!(plan.outcomes[0], Err(StoreError::NotFound)));
         assert!(matches!(plan.outcomes[1], Err(StoreError::NotFound)));
         assert!(matches!(
@@ -527,7 +549,10 @@ mod tests {
             text: "first".into(),
             created_at: 1,
         };
-        let existing = HashMap::from([(("a".to_owned(), "k".to_owned()), stored.clone())]);
+        let existing = Existing::from([(
+            "a".to_owned(),
+            HashMap::from([("k".to_owned(), stored.clone())]),
+        )]);
         let plan = plan(
             &[item("t", "a", Some("k"), "again")],
             &heads,
@@ -555,7 +580,7 @@ mod tests {
             item("t", "b", Some("k"), "other conversation"),
             item("t", "a", Some("k"), "second"),
         ];
-        let plan = plan(&batch, &heads, &HashMap::new(), 1, ids()).expect("plan");
+        let plan = plan(&batch, &heads, &Existing::new(), 1, ids()).expect("plan");
         let first = match &plan.outcomes[0] {
             Ok(Appended::Stored(m)) => m.clone(),
             other => panic!("unexpected {other:?}"),
@@ -575,11 +600,12 @@ mod tests {
         let plan = plan(
             &[item("t", "a", None, &long)],
             &heads,
-            &HashMap::new(),
+            &Existing::new(),
             1,
             ids(),
         )
         .expect("plan");
-        assert_eq!(plan.bumps[0].preview.chars().count(), PREVIEW_CHARS);
+        assert_eq!(plan.bumps[0].preview, preview(&long, PREVIEW_CHARS));
+        assert!(plan.bumps[0].preview.starts_with("éé"));
     }
 }

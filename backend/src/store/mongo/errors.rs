@@ -141,3 +141,73 @@ pub(super) fn on_duplicate_key(what: &'static str) -> impl Fn(Error) -> StoreErr
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use mongodb::bson::{self, doc};
+    use mongodb::error::{CommandError, InsertManyError, WriteError};
+
+    use super::*;
+
+    fn command_error(code: i32) -> Error {
+        let e: CommandError = bson::from_document(doc! {
+            "code": code, "codeName": "X", "errmsg": "E11000 dup key: { text: \"secret body\" }",
+        })
+        .expect("a command error");
+        Error::from(ErrorKind::Command(e))
+    }
+
+    #[test]
+    fn a_duplicate_key_is_a_conflict_wherever_the_driver_reports_it() {
+        let single: WriteError =
+            bson::from_document(doc! { "code": 11000, "errmsg": "E11000" }).expect("write error");
+        let many: InsertManyError = bson::from_document(doc! {
+            "writeErrors": [{ "index": 3, "code": 11000, "errmsg": "E11000" }],
+        })
+        .expect("insert many error");
+        for err in [
+            Error::from(ErrorKind::Write(WriteFailure::WriteError(single))),
+            Error::from(ErrorKind::InsertMany(many)),
+            command_error(11000),
+        ] {
+            assert!(is_duplicate_key(&err));
+            assert!(matches!(store_error(err), StoreError::Conflict(_)));
+        }
+    }
+
+    #[test]
+    fn on_duplicate_key_names_the_rule_and_leaves_other_errors_alone() {
+        let conflict = on_duplicate_key("e-mail already in use")(command_error(11000));
+        assert!(matches!(conflict, StoreError::Conflict(ref m) if m == "e-mail already in use"));
+        assert!(matches!(
+            on_duplicate_key("x")(command_error(2)),
+            StoreError::Internal(_)
+        ));
+    }
+
+    #[test]
+    fn network_and_election_errors_are_unavailable() {
+        let io = Error::from(ErrorKind::Io(Arc::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        ))));
+        assert!(matches!(store_error(io), StoreError::Unavailable(_)));
+        assert!(matches!(
+            store_error(command_error(10107)),
+            StoreError::Unavailable(_)
+        ));
+    }
+
+    #[test]
+    fn error_texts_never_quote_the_server_message() {
+        for err in [command_error(11000), command_error(2), command_error(91)] {
+            let text = store_error(err).to_string();
+            assert!(!text.contains("secret"), "{text}");
+        }
+        assert_eq!(
+            store_error(command_error(2)).to_string(),
+            "storage error: mongodb: command failed (code 2)"
+        );
+    }
+}

@@ -172,6 +172,14 @@ pub(super) struct ConversationDoc {
     pub last_message_preview: Option<String>,
     pub created_at: Timestamp,
     pub last_activity_at: Timestamp,
+    /// `last_activity_at` of a closed conversation (which never changes again), absent while
+    /// it is live. The sort key of the list indexes, which must not contain `last_activity_at`
+    /// itself; see `MongoStore::create_indexes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_activity_at: Option<Timestamp>,
+    /// Set by every create, claim and close to `"<instance>:<unique>"`, for the change feed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_id: Option<String>,
 }
 
 impl From<&Conversation> for ConversationDoc {
@@ -190,6 +198,9 @@ impl From<&Conversation> for ConversationDoc {
             last_message_preview: c.last_message_preview.clone(),
             created_at: c.created_at,
             last_activity_at: c.last_activity_at,
+            closed_activity_at: (c.status == ConversationStatus::Closed)
+                .then_some(c.last_activity_at),
+            change_id: None,
         }
     }
 }
@@ -243,6 +254,9 @@ pub(super) struct MessageDoc {
     pub author_name: Option<String>,
     pub text: String,
     pub created_at: Timestamp,
+    /// The instance id of the store that appended it, for the change feed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 impl From<&Message> for MessageDoc {
@@ -258,6 +272,7 @@ impl From<&Message> for MessageDoc {
             author_name: m.author_name.clone(),
             text: m.text.clone(),
             created_at: m.created_at,
+            origin: None,
         }
     }
 }

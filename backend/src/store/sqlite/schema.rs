@@ -1,6 +1,6 @@
 //! The SQLite schema and its migrations, versioned by `PRAGMA user_version`.
 //!
-//! To change the schema, append a step to [`MIGRATIONS`]; never edit a step that has shipped,
+//! To change the schema, append a step to `MIGRATIONS`; never edit a step that has shipped,
 //! because databases in the field have already run it.
 
 use rusqlite::{Connection, TransactionBehavior};

@@ -1,0 +1,125 @@
+//! [`ChangeFeed`] on MongoDB: one change stream on the database, filtered on the server to what
+//! *other* natter instances committed.
+//!
+//! Each [`MongoStore`] has a random instance id. It stamps every message it appends with that id
+//! (`origin`), and every conversation it creates, claims or closes with `change_id:
+//! "<instance>:<unique>"`; the unique part makes the field change on every such write, so it
+//! shows in the update event's `updatedFields` even when the same instance writes twice. The
+//! stream's `$match` then keeps:
+//! - inserted messages whose `origin` is not ours;
+//! - inserted conversations, and conversation updates that set `change_id`, whose `change_id`
+//!   is not ours. Message appends also update conversations, but never set `change_id`, so they
+//!   are not conversation changes (the message event carries them).
+//!
+//! Conversation updates are looked up by id when they arrive (the current state, like the
+//! driver's `updateLookup`, but only for the rare claims and closes rather than for every event).
+
+use futures_util::{StreamExt, TryStreamExt};
+use mongodb::bson::{self, Bson, Document, Regex, doc};
+use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
+
+use super::MongoStore;
+use super::errors::store_error;
+use super::records::{CONVERSATIONS, ConversationDoc, MESSAGES, MessageDoc};
+use crate::domain::{Conversation, Message};
+use crate::store::{Change, ChangeStream, StoreError, StoreResult};
+
+/// The `change_id` of a conversation write by this instance.
+pub(super) fn change_id(instance: &str) -> String {
+    format!("{instance}:{}", crate::domain::new_id())
+}
+
+/// The server-side filter: other instances' messages and conversation changes.
+fn pipeline(instance: &str) -> Vec<Document> {
+    let not_ours = Bson::RegularExpression(Regex {
+        pattern: format!("^{instance}:"),
+        options: String::new(),
+    });
+    vec![doc! { "$match": { "$or": [
+        {
+            "ns.coll": MESSAGES,
+            "operationType": "insert",
+            "fullDocument.origin": { "$ne": instance },
+        },
+        {
+            "ns.coll": CONVERSATIONS,
+            "operationType": "insert",
+            "fullDocument.change_id": { "$not": not_ours.clone() },
+        },
+        {
+            "ns.coll": CONVERSATIONS,
+            "operationType": "update",
+            "updateDescription.updatedFields.change_id": { "$exists": true, "$not": not_ours },
+        },
+    ] } }]
+}
+
+impl MongoStore {
+    /// See [`crate::store::ChangeFeed::subscribe`] and the module docs.
+    pub(super) async fn subscribe_impl(&self) -> StoreResult<ChangeStream> {
+        let stream = self
+            .db
+            .watch()
+            .pipeline(pipeline(&self.instance))
+            .await
+            .map_err(store_error)?;
+        let store = self.clone();
+        let changes = stream
+            .map_err(store_error)
+            .and_then(move |event| {
+                let store = store.clone();
+                async move { store.change(event).await }
+            })
+            // Events that turned out to be nothing (a conversation gone by the time it was
+            // looked up) are dropped.
+            .try_filter_map(|change| async move { Ok(change) })
+            .boxed();
+        Ok(changes)
+    }
+
+    /// The change an event stands for.
+    async fn change(&self, event: ChangeStreamEvent<Document>) -> StoreResult<Option<Change>> {
+        let collection = event.ns.as_ref().and_then(|ns| ns.coll.as_deref());
+        match (collection, &event.operation_type) {
+            (Some(MESSAGES), OperationType::Insert) => {
+                let doc = event.full_document.ok_or_else(missing_document)?;
+                let message: MessageDoc = bson::from_document(doc).map_err(undecodable)?;
+                Ok(Some(Change::Message(Message::try_from(message)?)))
+            }
+            (Some(CONVERSATIONS), OperationType::Insert) => {
+                let doc = event.full_document.ok_or_else(missing_document)?;
+                let conversation: ConversationDoc =
+                    bson::from_document(doc).map_err(undecodable)?;
+                Ok(Some(Change::Conversation(Conversation::try_from(
+                    conversation,
+                )?)))
+            }
+            (Some(CONVERSATIONS), OperationType::Update) => {
+                let Some(id) = event.document_key.as_ref().and_then(|k| k.get("_id")) else {
+                    return Err(missing_document());
+                };
+                let found = self
+                    .conversations
+                    .find_one(doc! { "_id": id })
+                    .await
+                    .map_err(store_error)?;
+                found
+                    .map(|c| Conversation::try_from(c).map(Change::Conversation))
+                    .transpose()
+            }
+            // Invalidation (the database was dropped) ends this stream; the caller resubscribes.
+            (_, OperationType::Invalidate | OperationType::DropDatabase) => Err(
+                StoreError::Unavailable("mongodb: change stream invalidated".into()),
+            ),
+            _ => Ok(None),
+        }
+    }
+}
+
+fn missing_document() -> StoreError {
+    StoreError::Internal("mongodb: change event without its document".into())
+}
+
+fn undecodable(_: bson::de::Error) -> StoreError {
+    StoreError::Internal("mongodb: cannot decode a changed record".into())
+}

@@ -1,0 +1,131 @@
+//! Several natter instances on one MongoDB: live events cross instances, claims have one winner,
+//! and seqs stay gap-free. (The embedded SQLite store serves a single instance, so these run on
+//! MongoDB only.)
+
+use futures_util::future::join_all;
+use natter_sdk::protocol::{ClientFrame, ServerFrame};
+
+use crate::helpers::{StoreKind, TestApp, fresh_database};
+
+async fn two_instances() -> (TestApp, TestApp) {
+    let (url, _) = fresh_database(StoreKind::Mongo);
+    let a = TestApp::spawn_at(&url).await;
+    let b = TestApp::spawn_at(&url).await;
+    (a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_on_one_instance_and_an_agent_on_another_talk_live() {
+    let (a, b) = two_instances().await;
+    let t = a.tenant(&[]).await;
+    let visitor = a.visitor(&t.tenant.site_key).await;
+    let conversation = a.start_conversation(&visitor.visitor_token).await;
+    let mut agent = b.ws(&t.agent_a.token).await;
+    let mut visitor_ws = a.ws(&visitor.visitor_token).await;
+    // Give instance B's change stream a moment to start before the first write.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    visitor_ws
+        .send_message(&conversation, "x-1", "via instance A")
+        .await;
+    let seen = agent
+        .until(|f| match f {
+            ServerFrame::Message { message } => Some(message),
+            _ => None,
+        })
+        .await;
+    assert_eq!(seen.text, "via instance A");
+    assert_eq!(b.claim(&t.agent_a.token, &conversation).await, 200);
+    let claimed = visitor_ws
+        .until(|f| match f {
+            ServerFrame::Conversation { conversation } => Some(conversation),
+            _ => None,
+        })
+        .await;
+    assert_eq!(claimed.assignee.map(|s| s.id), Some(t.agent_a.id.clone()));
+    agent
+        .send_message(&conversation, "y-1", "answered via B")
+        .await;
+    let reply = visitor_ws
+        .until(|f| match f {
+            ServerFrame::Message { message } if message.seq == 2 => Some(message),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reply.text, "answered via B");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_on_two_instances_have_exactly_one_winner() {
+    let (a, b) = two_instances().await;
+    let t = a.tenant(&[]).await;
+    for round in 0..5 {
+        let visitor = a.visitor(&t.tenant.site_key).await;
+        let conversation = a.start_conversation(&visitor.visitor_token).await;
+        let statuses = join_all([
+            a.claim(&t.agent_a.token, &conversation),
+            b.claim(&t.agent_b.token, &conversation),
+            a.claim(&t.owner.token, &conversation),
+            b.claim(&t.agent_a.token, &conversation),
+        ])
+        .await;
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "round {round}: {statuses:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_through_two_instances_keep_seqs_gap_free() {
+    let (a, b) = two_instances().await;
+    let t = a.tenant(&[]).await;
+    let visitor = a.visitor(&t.tenant.site_key).await;
+    let conversation = a.start_conversation(&visitor.visitor_token).await;
+    let mut on_a = a.ws(&visitor.visitor_token).await;
+    let mut on_b = b.ws(&visitor.visitor_token).await;
+    for i in 0..30 {
+        for (ws, side) in [(&mut on_a, "a"), (&mut on_b, "b")] {
+            let id = ws.request_id();
+            ws.send(&ClientFrame::Send {
+                id,
+                conversation_id: conversation.clone(),
+                client_id: format!("{side}-{i}"),
+                text: format!("{side} {i}"),
+            })
+            .await;
+        }
+    }
+    // The same resend reaching both instances at once is stored once.
+    for ws in [&mut on_a, &mut on_b] {
+        let id = ws.request_id();
+        ws.send(&ClientFrame::Send {
+            id,
+            conversation_id: conversation.clone(),
+            client_id: "twice".into(),
+            text: "sent to both".into(),
+        })
+        .await;
+    }
+    let mut seqs = Vec::new();
+    for ws in [&mut on_a, &mut on_b] {
+        let mut acks = 0;
+        while acks < 31 {
+            if let ServerFrame::Sent { message, .. } = ws.next().await {
+                acks += 1;
+                seqs.push((message.client_id.unwrap_or_default(), message.seq));
+            }
+        }
+    }
+    let twice: Vec<u64> = seqs
+        .iter()
+        .filter(|(c, _)| c == "twice")
+        .map(|(_, s)| *s)
+        .collect();
+    assert_eq!(twice.len(), 2);
+    assert_eq!(twice[0], twice[1], "one message, one seq");
+    let mut unique: Vec<u64> = seqs.iter().map(|(_, s)| *s).collect();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique, (1..=61).collect::<Vec<u64>>());
+}
