@@ -17,7 +17,9 @@ use natter_sdk::transport::{NativeClient, NativeConfig};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let base = args.next().unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let base = args
+        .next()
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into());
     let email = args.next().unwrap_or_else(|| "ada@demo.natter.chat".into());
     let password = args.next().unwrap_or_else(|| "demo-agent-pass".into());
 
@@ -34,7 +36,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ws_url = format!("{}/v1/ws", base.replacen("http", "ws", 1));
     let (client, mut events) =
         NativeClient::connect(&ws_url, login.access_token.clone(), NativeConfig::default())?;
-    println!("signed in as {}; waiting for visitors", login.principal.name.unwrap_or(me.clone()));
+    println!(
+        "signed in as {}; waiting for visitors",
+        login.principal.name.unwrap_or(me.clone())
+    );
 
     while let Some(event) = events.recv().await {
         match event {
