@@ -37,6 +37,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Becomes `true` when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
+    /// Whether other instances' changes are being followed (always true for single-instance
+    /// stores); `/readyz` waits for it.
+    pub following: watch::Receiver<bool>,
     /// Per-principal message rate limits (WebSocket and REST).
     pub message_limits: Arc<http::limits::MessageLimiter>,
 }
@@ -59,12 +62,14 @@ impl AppState {
                 max_batch: 512,
             },
         );
+        let (following_tx, following) = watch::channel(stores.changes.is_none());
         if let Some(feed) = stores.changes.clone() {
             tokio::spawn(crate::chat::relay::run(
                 feed,
                 stores.clone(),
                 hub.clone(),
                 shutdown.clone(),
+                following_tx,
             ));
         }
         let chat = Chat::new(stores.clone(), writer, hub);
@@ -76,6 +81,7 @@ impl AppState {
             chat,
             metrics: crate::telemetry::metrics_handle(),
             shutdown,
+            following,
             message_limits,
         }
     }

@@ -20,12 +20,15 @@ use crate::wire;
 /// How long a conversation fetched for routing a remote message is reused.
 const CONVERSATION_TTL: Duration = Duration::from_secs(2);
 
-/// Runs the relay until `stop` flips to true.
+/// Runs the relay until `stop` flips to true. `following` is set once the feed is followed (and
+/// cleared while it is being re-established), so readiness can wait for it: an instance that
+/// accepted sockets before following the feed would miss other instances' messages.
 pub async fn run(
     feed: Arc<dyn ChangeFeed>,
     stores: Stores,
     hub: Arc<Hub>,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    following: tokio::sync::watch::Sender<bool>,
 ) {
     let mut conversations: HashMap<String, (Conversation, Instant)> = HashMap::new();
     let mut pause = Duration::from_millis(100);
@@ -33,6 +36,7 @@ pub async fn run(
         let mut changes = match feed.subscribe().await {
             Ok(changes) => {
                 pause = Duration::from_millis(100);
+                let _ = following.send(true);
                 changes
             }
             Err(error) => {
@@ -88,9 +92,13 @@ pub async fn run(
                 }
                 Some(Err(error)) => {
                     tracing::warn!(%error, "change feed broke; resubscribing");
+                    let _ = following.send(false);
                     break;
                 }
-                None => break,
+                None => {
+                    let _ = following.send(false);
+                    break;
+                }
             }
         }
     }

@@ -30,7 +30,8 @@ pub async fn healthz() -> Json<HealthResponse> {
     })
 }
 
-/// Readiness: the store answers and the server is not shutting down. Anyone.
+/// Readiness: the store answers, other instances' changes are followed, and the server is not
+/// shutting down. Anyone.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, body = HealthResponse), (status = 503, body = HealthResponse)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
@@ -39,6 +40,14 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             StatusCode::SERVICE_UNAVAILABLE,
             Json(HealthResponse {
                 status: "shutting down".into(),
+            }),
+        );
+    }
+    if !*state.following.borrow() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(HealthResponse {
+                status: "not following other instances' changes yet".into(),
             }),
         );
     }

@@ -78,6 +78,10 @@ pub struct MongoStore {
     /// Random id of this store (this natter instance), stamped on what it writes so that its
     /// change feed can skip its own changes; see `changes`.
     instance: String,
+    /// Where the change feed stopped: a new subscription resumes after it, so events committed
+    /// while the feed was re-established are not lost.
+    resume_token:
+        std::sync::Arc<std::sync::Mutex<Option<mongodb::change_stream::event::ResumeToken>>>,
 }
 
 /// `w: majority, j: true`: acknowledged writes survive a crash and a failover.
@@ -135,6 +139,7 @@ impl MongoStore {
                 .write_concern(durable_write_concern())
                 .build(),
             instance: uuid::Uuid::new_v4().simple().to_string()[..16].to_owned(),
+            resume_token: Default::default(),
             client,
             db,
         };

@@ -114,7 +114,7 @@ impl TestApp {
         let task = tokio::spawn(app::run(listener, state, shutdown_tx, async {
             let _ = stopped.await;
         }));
-        TestApp {
+        let app = TestApp {
             addr,
             database_url: database_url.to_owned(),
             stores,
@@ -122,6 +122,24 @@ impl TestApp {
             stop: Some(stop),
             task: Some(task),
             _dir: None,
+        };
+        app.wait_until_ready().await;
+        app
+    }
+
+    /// Waits for `/readyz` (on MongoDB that includes following other instances' changes).
+    async fn wait_until_ready(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = self.http.get(self.url("/readyz")).send().await;
+            if ready.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "natter did not become ready"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

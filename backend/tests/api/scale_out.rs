@@ -22,8 +22,6 @@ async fn a_visitor_on_one_instance_and_an_agent_on_another_talk_live() {
     let conversation = a.start_conversation(&visitor.visitor_token).await;
     let mut agent = b.ws(&t.agent_a.token).await;
     let mut visitor_ws = a.ws(&visitor.visitor_token).await;
-    // Give instance B's change stream a moment to start before the first write.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     visitor_ws
         .send_message(&conversation, "x-1", "via instance A")
         .await;

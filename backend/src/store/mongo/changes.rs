@@ -56,19 +56,37 @@ fn pipeline(instance: &str) -> Vec<Document> {
 
 impl MongoStore {
     /// See [`crate::store::ChangeFeed::subscribe`] and the module docs.
+    ///
+    /// After the first subscription, a new one resumes right after the last event the previous
+    /// one delivered; if the server no longer has that point in its oplog, it starts from now.
     pub(super) async fn subscribe_impl(&self) -> StoreResult<ChangeStream> {
-        let stream = self
-            .db
-            .watch()
-            .pipeline(pipeline(&self.instance))
-            .await
-            .map_err(store_error)?;
+        let resume = self
+            .resume_token
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let watch = || self.db.watch().pipeline(pipeline(&self.instance));
+        let stream = match resume {
+            Some(token) => match watch().resume_after(token).await {
+                Ok(stream) => stream,
+                Err(error) => {
+                    tracing::warn!(error = %store_error(error), "cannot resume the change feed; following from now");
+                    watch().await.map_err(store_error)?
+                }
+            },
+            None => watch().await.map_err(store_error)?,
+        };
         let store = self.clone();
         let changes = stream
             .map_err(store_error)
             .and_then(move |event| {
                 let store = store.clone();
-                async move { store.change(event).await }
+                async move {
+                    let token = event.id.clone();
+                    let change = store.change(event).await;
+                    *store.resume_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token);
+                    change
+                }
             })
             // Events that turned out to be nothing (a conversation gone by the time it was
             // looked up) are dropped.
