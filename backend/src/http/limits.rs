@@ -37,18 +37,21 @@ impl KeyExtractor for ClientIp {
     }
 }
 
-/// A per-IP limit of `burst` requests at once, refilled at one request per `refill`.
+/// A per-IP limit of `burst` requests at once, refilled at one request per `refill`, on the
+/// given methods only (all methods when empty).
 pub fn per_ip(
     refill: Duration,
     burst: u32,
     trust_proxy: bool,
+    methods: &[axum::http::Method],
 ) -> tower_governor::GovernorLayer<ClientIp, governor::middleware::NoOpMiddleware, axum::body::Body>
 {
-    let config = GovernorConfigBuilder::default()
-        .period(refill)
-        .burst_size(burst)
-        .key_extractor(ClientIp { trust_proxy })
-        .finish();
+    let mut builder = GovernorConfigBuilder::default();
+    builder.period(refill).burst_size(burst);
+    if !methods.is_empty() {
+        builder.methods(methods.to_vec());
+    }
+    let config = builder.key_extractor(ClientIp { trust_proxy }).finish();
     // `finish` only fails for a zero period or burst, which the callers never pass.
     let config = config.unwrap_or_else(|| {
         GovernorConfigBuilder::default()

@@ -43,13 +43,36 @@ pub fn router(state: AppState) -> Router {
 
     let mut sign_in = auth::router();
     let mut visitor_session = visitor::router();
+    let mut conversations = conversations::router();
+    let mut websocket = crate::ws::router();
     if config.rate_limits {
-        // Sign-in: bursts of 10, then one attempt every 6 s per IP (10/min).
-        sign_in = sign_in.layer(limits::per_ip(Duration::from_secs(6), 10, trust_proxy));
+        // Sign-in and refresh: bursts of 10, then one attempt every 6 s per IP (10/min).
+        sign_in = sign_in.layer(limits::per_ip(
+            Duration::from_secs(6),
+            10,
+            trust_proxy,
+            &[Method::POST],
+        ));
         // Visitor sessions: bursts of 30, then one every 2 s per IP (a shared office NAT opens
         // many widgets at once).
         visitor_session =
-            visitor_session.layer(limits::per_ip(Duration::from_secs(2), 30, trust_proxy));
+            visitor_session.layer(limits::per_ip(Duration::from_secs(2), 30, trust_proxy, &[]));
+        // Posting over REST (messages, starts, claims, closes): bursts of 100, then 10/s per IP,
+        // on top of the per-principal message limit.
+        conversations = conversations.layer(limits::per_ip(
+            Duration::from_millis(100),
+            100,
+            trust_proxy,
+            &[Method::POST],
+        ));
+        // WebSocket connections: bursts of 60, then one every 500 ms per IP; messages on a
+        // socket are limited per principal in the session.
+        websocket = websocket.layer(limits::per_ip(
+            Duration::from_millis(500),
+            60,
+            trust_proxy,
+            &[],
+        ));
     }
 
     let api = Router::new()
@@ -57,8 +80,8 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::router())
         .merge(tenant::router())
         .merge(visitor_session.layer(visitor_cors.clone()))
-        .merge(conversations::router().layer(visitor_cors))
-        .merge(crate::ws::router())
+        .merge(conversations.layer(visitor_cors))
+        .merge(websocket)
         .fallback(not_found);
 
     let docs = ops::router().layer(SetResponseHeaderLayer::overriding(

@@ -293,6 +293,60 @@ async fn a_visitor_continues_as_the_same_visitor_with_their_token(kind: StoreKin
     );
 }
 
+async fn repeated_sign_in_attempts_from_one_address_are_rate_limited(kind: StoreKind) {
+    let app = TestApp::spawn(kind).await;
+    let mut statuses = Vec::new();
+    for _ in 0..14 {
+        let response = app
+            .http
+            .post(app.url("/v1/auth/login"))
+            .json(&json!({ "email": "guess@example.com", "password": "guess-guess" }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "rate_limited");
+        }
+    }
+    assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
+}
+
+async fn a_visitor_flooding_messages_is_rate_limited(kind: StoreKind) {
+    let app = TestApp::spawn(kind).await;
+    let t = app.tenant(&[]).await;
+    let visitor = app.visitor(&t.tenant.site_key).await;
+    let conversation = app.start_conversation(&visitor.visitor_token).await;
+    let mut ws = app.ws(&visitor.visitor_token).await;
+    let burst = natter_server::http::limits::MESSAGE_BURST as usize;
+    for i in 0..burst + 5 {
+        let id = ws.request_id();
+        ws.send(&ClientFrame::Send {
+            id,
+            conversation_id: conversation.clone(),
+            client_id: format!("flood-{i}"),
+            text: "spam".into(),
+        })
+        .await;
+    }
+    let mut limited = 0;
+    let mut stored = 0;
+    while limited + stored < burst + 5 {
+        match ws.next().await {
+            ServerFrame::Sent { .. } => stored += 1,
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            } => limited += 1,
+            _ => {}
+        }
+    }
+    assert!(limited >= 1, "stored {stored}, limited {limited}");
+}
+
 for_both_stores!(
     forged_expired_and_alg_none_tokens_are_refused,
     sign_in_refresh_and_wrong_passwords,
@@ -300,4 +354,6 @@ for_both_stores!(
     a_tenant_requiring_identity_refuses_unverified_visitors,
     only_allowed_origins_open_visitor_sessions,
     a_visitor_continues_as_the_same_visitor_with_their_token,
+    repeated_sign_in_attempts_from_one_address_are_rate_limited,
+    a_visitor_flooding_messages_is_rate_limited,
 );

@@ -1,44 +1,14 @@
-//! Checks of `append_batch` on a live MongoDB that the shared contract suite does not make:
-//! two store instances racing on the same conversations and client ids, and throughput. Ignored
-//! by default (they need a replica set); run them with
-//!
-//! ```text
-//! NATTER_TEST_MONGODB_URI='mongodb://127.0.0.1:27017/?replicaSet=rs0&directConnection=true' \
-//!   cargo test -p natter-server --lib store::mongo::live -- --ignored --nocapture
-//! ```
-//!
-//! The throughput check is shaped like the message writer under load: `LANES` concurrent writers, each appending
-//! batches of 256 messages spread over its own 256 conversations (one message per conversation
-//! per batch, the most expensive spread), every message with a client id. Tunable with
-//! `NATTER_BENCH_LANES` and `NATTER_BENCH_BATCHES`. Prints messages per second, batch latency
-//! and, on Linux, the CPU time this process and (given `NATTER_BENCH_MONGOD_PID`) mongod spent
-//! per message.
+//! A check of `append_batch` on a live MongoDB that the shared contract suite does not make: two
+//! store instances (two natter processes) racing on the same conversations and client ids.
+//! Needs `NATTER_TEST_MONGODB_URI` (set by `cargo xtask test`). Throughput is measured by the
+//! load benchmark in `benches/`, not here.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::MongoStore;
 use crate::domain::{AuthorKind, Conversation, ConversationStatus, NewMessage, new_id, now_ms};
 use crate::store::{Appended, ConversationStore, MessageStore};
-
-const BATCH: usize = 256;
-const CONVERSATIONS_PER_LANE: usize = 256;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// CPU seconds (user + system) used so far by process `pid` ("self" for this one), if known.
-fn cpu_seconds(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split(' ').collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
 
 /// `NATTER_TEST_MONGODB_URI` with a fresh database named `<prefix>_<random>`.
 fn fresh_database_url(prefix: &str) -> String {
@@ -69,7 +39,6 @@ fn open_conversation(tenant_id: &str) -> Conversation {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs NATTER_TEST_MONGODB_URI"]
 async fn two_instances_resending_the_same_client_ids_store_each_message_once() {
     let url = fresh_database_url("natter_race");
     let a = Arc::new(MongoStore::connect(&url).await.expect("connect a"));
@@ -146,89 +115,4 @@ async fn two_instances_resending_the_same_client_ids_store_each_message_once() {
         total += history.len();
     }
     assert_eq!(total, by_client_id.len());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs NATTER_TEST_MONGODB_URI; a measurement, not a check"]
-async fn append_batch_throughput() {
-    let url = fresh_database_url("natter_bench");
-    let lanes = env_or("NATTER_BENCH_LANES", 4);
-    let batches = env_or("NATTER_BENCH_BATCHES", 50);
-    let store = Arc::new(MongoStore::connect(&url).await.expect("connect"));
-
-    let mut lane_conversations = Vec::new();
-    for _ in 0..lanes {
-        let mut ids = Vec::new();
-        for _ in 0..CONVERSATIONS_PER_LANE {
-            let c = open_conversation("bench");
-            store.create_conversation(&c).await.expect("create");
-            ids.push(c.id);
-        }
-        lane_conversations.push(ids);
-    }
-
-    let mongod = std::env::var("NATTER_BENCH_MONGOD_PID").ok();
-    let mongod_before = mongod.as_deref().and_then(cpu_seconds);
-    let self_before = cpu_seconds("self");
-    let started = Instant::now();
-    let writers: Vec<_> = lane_conversations
-        .into_iter()
-        .map(|ids| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let mut stored = 0;
-                let mut latencies = Vec::new();
-                for b in 0..batches {
-                    let batch: Vec<NewMessage> = (0..BATCH)
-                        .map(|i| NewMessage {
-                            tenant_id: "bench".into(),
-                            conversation_id: ids[(i + b) % ids.len()].clone(),
-                            client_id: Some(new_id()),
-                            author_kind: AuthorKind::Visitor,
-                            author_id: "visitor".into(),
-                            author_name: Some("Visitor".into()),
-                            text: "Hello, I have a question about my order 12345. Can you help?"
-                                .into(),
-                        })
-                        .collect();
-                    let t = Instant::now();
-                    let outcomes = store.append_batch(&batch, now_ms()).await.expect("append");
-                    latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                    stored += outcomes
-                        .iter()
-                        .filter(|o| matches!(o, Ok(Appended::Stored(_))))
-                        .count();
-                }
-                (stored, latencies)
-            })
-        })
-        .collect();
-    let mut total = 0;
-    let mut latencies = Vec::new();
-    for writer in writers {
-        let (stored, mut l) = writer.await.expect("writer");
-        total += stored;
-        latencies.append(&mut l);
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
-    let quantile = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
-    println!(
-        "{lanes} lanes x {batches} batches of {BATCH}: {total} messages in {elapsed:.2} s = {:.0} messages/s; batch p50 {:.1} ms, p99 {:.1} ms",
-        total as f64 / elapsed,
-        quantile(0.5),
-        quantile(0.99)
-    );
-    let per_message = |before: Option<f64>, after: Option<f64>| {
-        before
-            .zip(after)
-            .map(|(b, a)| format!("{:.1} us", (a - b) * 1e6 / total as f64))
-            .unwrap_or_else(|| "n/a".into())
-    };
-    println!(
-        "CPU per message: natter (this test) {}, mongod {}",
-        per_message(self_before, cpu_seconds("self")),
-        per_message(mongod_before, mongod.as_deref().and_then(cpu_seconds)),
-    );
-    assert_eq!(total, lanes * batches * BATCH);
 }

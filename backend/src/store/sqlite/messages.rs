@@ -243,7 +243,6 @@ impl MessageStore for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
 
     use super::*;
     use crate::domain::{AuthorKind, Conversation, Tenant, Visitor};
@@ -336,31 +335,5 @@ mod tests {
         );
         let c = store.conversation("t", "c0").await.unwrap().unwrap();
         assert_eq!((c.last_seq, c.last_activity_at), (0, 1));
-    }
-
-    /// A rough throughput check, ignored by default because a debug build of the bundled
-    /// SQLite says little: `cargo test -p natter-server --lib -- --ignored --nocapture
-    /// appends_are_fast` (add `--release` for meaningful numbers).
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "timing measurement"]
-    async fn appends_are_fast() {
-        const CONVERSATIONS: usize = 200;
-        const BATCH: usize = 300;
-        const BATCHES: usize = 100;
-        let (store, _tmp) = store_with_conversations(CONVERSATIONS).await;
-        let started = Instant::now();
-        let mut n = 0;
-        for b in 0..BATCHES {
-            let batch: Vec<NewMessage> = (0..BATCH)
-                .map(|i| new_message((b * BATCH + i) % CONVERSATIONS, Some(format!("{b}-{i}"))))
-                .collect();
-            let outcomes = store.append_batch(&batch, 10).await.unwrap();
-            n += outcomes.len();
-        }
-        let rate = n as f64 / started.elapsed().as_secs_f64();
-        println!(
-            "{n} messages in {:?}: {rate:.0} messages/s",
-            started.elapsed()
-        );
     }
 }
