@@ -124,6 +124,25 @@ pub struct Config {
     )]
     pub shutdown_grace_secs: u64,
 
+    /// WebSocket heartbeat period, in seconds: the server pings every socket this often and
+    /// tells clients to ping when idle this long.
+    #[arg(
+        long,
+        env = "NATTER_WS_HEARTBEAT_SECS",
+        default_value_t = 25,
+        global = true
+    )]
+    pub ws_heartbeat_secs: u64,
+
+    /// A WebSocket silent for this many seconds (no frame, no pong) is considered dead and closed.
+    #[arg(
+        long,
+        env = "NATTER_WS_IDLE_TIMEOUT_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub ws_idle_timeout_secs: u64,
+
     /// Per-IP and per-token rate limits. Turn off only for load benchmarks.
     #[arg(long, env = "NATTER_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub rate_limits: bool,

@@ -33,16 +33,12 @@ use crate::wire;
 
 /// How long a new socket has to send its `auth` frame.
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
-/// Heartbeat period announced to clients and used for server pings.
-pub const HEARTBEAT: Duration = Duration::from_secs(25);
-/// A socket silent for this long is considered dead and reaped.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a cached conversation is trusted for permission checks before it is reloaded.
 const CONVERSATION_CACHE_TTL: Duration = Duration::from_secs(2);
 /// Messages replayed per store query during a sync.
 const SYNC_PAGE: usize = 500;
 
-/// Close code "going away" (RFC 6455), for sockets reaped after [`IDLE_TIMEOUT`] of silence.
+/// Close code "going away" (RFC 6455), for sockets reaped after the idle timeout.
 const CLOSE_IDLE: u16 = 1001;
 
 /// Runs a session to completion.
@@ -74,7 +70,7 @@ pub async fn run(mut socket: WebSocket, state: AppState, origin: Option<String>)
     let welcome = ServerFrame::Welcome {
         protocol: PROTOCOL_VERSION,
         principal: principal(&caller),
-        heartbeat_ms: HEARTBEAT.as_millis() as u64,
+        heartbeat_ms: state.config.ws_heartbeat_secs.saturating_mul(1000),
     };
     if socket
         .send(WsMessage::Text(welcome.to_json().into()))
@@ -200,7 +196,10 @@ impl Session {
     async fn pump(&mut self, socket: WebSocket) {
         let (mut tx, mut rx) = socket.split();
         let mut shutdown = self.state.shutdown.clone();
-        let mut heartbeat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
+        // Heartbeat and idle timeout come from the configuration (`NATTER_WS_*`).
+        let period = Duration::from_secs(self.state.config.ws_heartbeat_secs.max(1));
+        let idle_timeout = Duration::from_secs(self.state.config.ws_idle_timeout_secs.max(1));
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
         let mut last_heard = Instant::now();
         let kick = self.registration.kick.clone();
         loop {
@@ -229,7 +228,7 @@ impl Session {
                     break;
                 }
                 _ = heartbeat.tick() => {
-                    if last_heard.elapsed() > IDLE_TIMEOUT {
+                    if last_heard.elapsed() > idle_timeout {
                         metrics::counter!("natter_websocket_reaped_total").increment(1);
                         let _ = tx.send(close_message(CLOSE_IDLE, "idle timeout")).await;
                         break;

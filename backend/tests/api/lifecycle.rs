@@ -60,4 +60,31 @@ async fn a_graceful_shutdown_tells_clients_to_reconnect_and_a_restart_loses_noth
     drop(dir);
 }
 
-for_both_stores!(a_graceful_shutdown_tells_clients_to_reconnect_and_a_restart_loses_nothing);
+async fn a_silent_socket_is_reaped_and_a_live_one_is_kept(kind: StoreKind) {
+    let (url, _dir) = crate::helpers::fresh_database(kind);
+    let app = TestApp::spawn_with(&url, |config| {
+        config.ws_heartbeat_secs = 1;
+        config.ws_idle_timeout_secs = 2;
+    })
+    .await;
+    let t = app.tenant(&[]).await;
+    let mut silent = app.ws(&t.agent_a.token).await;
+    let mut live = app.ws(&t.agent_b.token).await;
+    // The live client reads (and so answers the server's pings); the silent one does nothing,
+    // like a phone that lost its network without closing the socket.
+    let waited = live.try_next(std::time::Duration::from_secs(4)).await;
+    assert!(waited.is_none(), "nothing to say, but still connected");
+    assert_eq!(
+        silent.close_code().await,
+        Some(1001),
+        "reaped after the idle timeout"
+    );
+    live.send(&natter_sdk::protocol::ClientFrame::Ping { nonce: 7 })
+        .await;
+    assert!(matches!(live.next().await, ServerFrame::Pong { nonce: 7 }));
+}
+
+for_both_stores!(
+    a_graceful_shutdown_tells_clients_to_reconnect_and_a_restart_loses_nothing,
+    a_silent_socket_is_reaped_and_a_live_one_is_kept,
+);
