@@ -12,12 +12,13 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::tokens::{TokenKind, TokenService};
+use crate::auth::tokens::{Claims, TokenKind, TokenService};
 use crate::auth::{StaffCaller, VisitorCaller};
 use crate::chat::Chat;
 use crate::chat::hub::Hub;
 use crate::chat::writer::{MessageWriter, WriterConfig};
 use crate::config::Config;
+use crate::domain::Staff;
 use crate::error::{AppError, AppResult};
 use crate::http;
 use crate::store::Stores;
@@ -86,18 +87,23 @@ impl AppState {
         }
     }
 
-    /// Authenticates a staff access token and checks that the account is still active.
-    pub async fn staff_from_token(&self, token: &str) -> AppResult<StaffCaller> {
-        let claims = self.tokens.verify(TokenKind::StaffAccess, token)?;
-        let staff = self
-            .stores
+    /// The account a verified staff token names, if it still exists and is active; tokens of
+    /// deactivated accounts stop working at once, not when they expire.
+    pub async fn active_staff(&self, claims: &Claims) -> AppResult<Staff> {
+        self.stores
             .staff
             .staff_by_id(&claims.tid, &claims.sub)
             .await?
             .filter(|s| s.active)
             .ok_or(AppError::Unauthenticated(
                 "account not found or deactivated",
-            ))?;
+            ))
+    }
+
+    /// Authenticates a staff access token and checks that the account is still active.
+    pub async fn staff_from_token(&self, token: &str) -> AppResult<StaffCaller> {
+        let claims = self.tokens.verify(TokenKind::StaffAccess, token)?;
+        let staff = self.active_staff(&claims).await?;
         Ok(StaffCaller {
             tenant_id: staff.tenant_id,
             staff_id: staff.id,

@@ -3,8 +3,7 @@
 
 use crate::auth::password::hash_password;
 use crate::domain::{
-    AuthorKind, Conversation, ConversationStatus, NewMessage, Staff, StaffRole, Tenant, Visitor,
-    new_id, now_ms,
+    AuthorKind, Conversation, NewMessage, Staff, StaffRole, Tenant, Visitor, new_id, now_ms,
 };
 use crate::store::Stores;
 
@@ -78,21 +77,7 @@ pub async fn seed(stores: &Stores) -> anyhow::Result<bool> {
         created_at: now,
     };
     stores.visitors.create_visitor(&visitor).await?;
-    let conversation = Conversation {
-        id: new_id(),
-        tenant_id: tenant.id.clone(),
-        visitor_id: visitor.id.clone(),
-        contact_name: visitor.name.clone(),
-        contact_email: visitor.email.clone(),
-        contact_external_id: None,
-        status: ConversationStatus::Unassigned,
-        assignee_id: None,
-        assignee_name: None,
-        last_seq: 0,
-        last_message_preview: None,
-        created_at: now,
-        last_activity_at: now,
-    };
+    let conversation = Conversation::start(&visitor, now);
     stores
         .conversations
         .create_conversation(&conversation)

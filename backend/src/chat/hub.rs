@@ -302,24 +302,7 @@ fn deliver(connection: &Connection, frame: &Outbound) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn conversation(status: ConversationStatus, assignee: Option<&str>) -> Conversation {
-        Conversation {
-            id: "c1".into(),
-            tenant_id: "t1".into(),
-            visitor_id: "v1".into(),
-            contact_name: None,
-            contact_email: None,
-            contact_external_id: None,
-            status,
-            assignee_id: assignee.map(str::to_owned),
-            assignee_name: None,
-            last_seq: 0,
-            last_message_preview: None,
-            created_at: 0,
-            last_activity_at: 0,
-        }
-    }
+    use crate::domain::fixtures::conversation;
 
     #[test]
     fn every_agent_follows_an_unassigned_conversation() {

@@ -16,9 +16,7 @@ use natter_sdk::protocol::validate_text;
 
 use crate::auth::{Caller, StaffCaller, VisitorCaller};
 use crate::domain::permissions;
-use crate::domain::{
-    AuthorKind, Conversation, ConversationStatus, Message, NewMessage, new_id, now_ms,
-};
+use crate::domain::{AuthorKind, Conversation, ConversationStatus, Message, NewMessage, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::store::{Appended, ConversationFilter, Stores};
 use crate::wire;
@@ -95,22 +93,7 @@ impl Chat {
             .visitor_by_id(&visitor.tenant_id, &visitor.visitor_id)
             .await?
             .ok_or(AppError::Unauthenticated("unknown visitor"))?;
-        let now = now_ms();
-        let conversation = Conversation {
-            id: new_id(),
-            tenant_id: visitor.tenant_id.clone(),
-            visitor_id: visitor.visitor_id.clone(),
-            contact_name: profile.name,
-            contact_email: profile.email,
-            contact_external_id: profile.external_id,
-            status: ConversationStatus::Unassigned,
-            assignee_id: None,
-            assignee_name: None,
-            last_seq: 0,
-            last_message_preview: None,
-            created_at: now,
-            last_activity_at: now,
-        };
+        let conversation = Conversation::start(&profile, now_ms());
         self.stores
             .conversations
             .create_conversation(&conversation)

@@ -99,6 +99,27 @@ pub struct Conversation {
     pub last_activity_at: Timestamp,
 }
 
+impl Conversation {
+    /// A new, empty, unassigned conversation of `visitor`, with the contact details copied.
+    pub fn start(visitor: &Visitor, now: Timestamp) -> Conversation {
+        Conversation {
+            id: new_id(),
+            tenant_id: visitor.tenant_id.clone(),
+            visitor_id: visitor.id.clone(),
+            contact_name: visitor.name.clone(),
+            contact_email: visitor.email.clone(),
+            contact_external_id: visitor.external_id.clone(),
+            status: ConversationStatus::Unassigned,
+            assignee_id: None,
+            assignee_name: None,
+            last_seq: 0,
+            last_message_preview: None,
+            created_at: now,
+            last_activity_at: now,
+        }
+    }
+}
+
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -191,6 +212,31 @@ pub fn normalize_origin(origin: &str) -> Result<String, String> {
         Err(format!(
             "{origin:?} is not an origin like https://shop.example:8443"
         ))
+    }
+}
+
+/// Records for unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// Conversation `c1` of visitor `v1` in tenant `t1`, with the given status and assignee.
+    pub(crate) fn conversation(status: ConversationStatus, assignee: Option<&str>) -> Conversation {
+        Conversation {
+            id: "c1".into(),
+            tenant_id: "t1".into(),
+            visitor_id: "v1".into(),
+            contact_name: None,
+            contact_email: None,
+            contact_external_id: None,
+            status,
+            assignee_id: assignee.map(str::to_owned),
+            assignee_name: None,
+            last_seq: 0,
+            last_message_preview: None,
+            created_at: 0,
+            last_activity_at: 0,
+        }
     }
 }
 

@@ -128,6 +128,7 @@ pub fn can_update_staff(
 mod tests {
     use super::*;
     use crate::auth::VisitorCaller;
+    use crate::domain::fixtures::conversation;
 
     fn staff(id: &str, role: StaffRole) -> StaffCaller {
         StaffCaller {
@@ -135,24 +136,6 @@ mod tests {
             staff_id: id.into(),
             name: id.into(),
             role,
-        }
-    }
-
-    fn conversation(status: ConversationStatus, assignee: Option<&str>) -> Conversation {
-        Conversation {
-            id: "c1".into(),
-            tenant_id: "t1".into(),
-            visitor_id: "v1".into(),
-            contact_name: None,
-            contact_email: None,
-            contact_external_id: None,
-            status,
-            assignee_id: assignee.map(str::to_owned),
-            assignee_name: None,
-            last_seq: 0,
-            last_message_preview: None,
-            created_at: 0,
-            last_activity_at: 0,
         }
     }
 

@@ -102,15 +102,7 @@ pub async fn refresh(
     let claims = state
         .tokens
         .verify(TokenKind::StaffRefresh, &request.refresh_token)?;
-    let staff = state
-        .stores
-        .staff
-        .staff_by_id(&claims.tid, &claims.sub)
-        .await?
-        .filter(|s| s.active)
-        .ok_or(AppError::Unauthenticated(
-            "account not found or deactivated",
-        ))?;
+    let staff = state.active_staff(&claims).await?;
     Ok(Json(issue_pair(&state, &staff)?))
 }
 

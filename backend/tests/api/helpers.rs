@@ -271,6 +271,34 @@ impl TestApp {
         body["id"].as_str().expect("id").to_owned()
     }
 
+    /// GETs `path` with a bearer token; panics unless it answers 2xx with JSON.
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET request");
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        response.json().await.expect("JSON body")
+    }
+
+    /// The newest page of a conversation's messages, as `token` sees them.
+    pub async fn history(&self, token: &str, conversation_id: &str) -> Vec<Value> {
+        let page = self
+            .get_json(
+                token,
+                &format!("/v1/conversations/{conversation_id}/messages"),
+            )
+            .await;
+        page["items"].as_array().expect("items").clone()
+    }
+
     /// Claims a conversation; returns the HTTP status.
     pub async fn claim(&self, token: &str, conversation_id: &str) -> u16 {
         self.http

@@ -2,7 +2,6 @@
 //! to reconnect.
 
 use natter_sdk::protocol::ServerFrame;
-use serde_json::Value;
 
 use crate::for_both_stores;
 use crate::helpers::{StoreKind, TestApp};
@@ -32,22 +31,8 @@ async fn a_graceful_shutdown_tells_clients_to_reconnect_and_a_restart_loses_noth
     let dir = stopping.await.unwrap();
 
     let app = TestApp::spawn_at(&url).await;
-    let history: Value = app
-        .http
-        .get(app.url(&format!("/v1/conversations/{conversation}/messages")))
-        .bearer_auth(&visitor.visitor_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let seqs: Vec<u64> = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["seq"].as_u64().unwrap())
-        .collect();
+    let history = app.history(&visitor.visitor_token, &conversation).await;
+    let seqs: Vec<u64> = history.iter().map(|m| m["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
     let mut ws = app.ws(&visitor.visitor_token).await;
     match ws

@@ -133,17 +133,8 @@ async fn a_resent_message_is_stored_once_and_acknowledged_with_the_same_seq(kind
         .await
         .unwrap();
     assert_eq!(response.status(), 200, "a duplicate answers 200, not 201");
-    let history: serde_json::Value = app
-        .http
-        .get(app.url(&format!("/v1/conversations/{conversation}/messages")))
-        .bearer_auth(&visitor.visitor_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(history["items"].as_array().unwrap().len(), 1);
+    let history = app.history(&visitor.visitor_token, &conversation).await;
+    assert_eq!(history.len(), 1);
 }
 
 async fn many_pipelined_sends_get_gap_free_seqs_in_order(kind: StoreKind) {
