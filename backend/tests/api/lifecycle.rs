@@ -49,7 +49,7 @@ async fn a_silent_socket_is_reaped_and_a_live_one_is_kept(kind: StoreKind) {
     let (url, _dir) = crate::helpers::fresh_database(kind);
     let app = TestApp::spawn_with(&url, |config| {
         config.ws_heartbeat_secs = 1;
-        config.ws_idle_timeout_secs = 2;
+        config.ws_idle_timeout_secs = 3;
     })
     .await;
     let t = app.tenant(&[]).await;
@@ -57,7 +57,7 @@ async fn a_silent_socket_is_reaped_and_a_live_one_is_kept(kind: StoreKind) {
     let mut live = app.ws(&t.agent_b.token).await;
     // The live client reads (and so answers the server's pings); the silent one does nothing,
     // like a phone that lost its network without closing the socket.
-    let waited = live.try_next(std::time::Duration::from_secs(4)).await;
+    let waited = live.try_next(std::time::Duration::from_secs(5)).await;
     assert!(waited.is_none(), "nothing to say, but still connected");
     assert_eq!(
         silent.close_code().await,
