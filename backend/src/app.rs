@@ -58,6 +58,7 @@ impl AppState {
         let lanes = if config.uses_mongodb() { 4 } else { 1 };
         let writer = MessageWriter::spawn(
             stores.messages.clone(),
+            hub.clone(),
             WriterConfig {
                 lanes,
                 max_batch: 512,

@@ -4,7 +4,7 @@
 //! the two paths behave the same.
 //!
 //! **Architecture Invariant**: a message is published (fanned out) only after
-//! [`writer::MessageWriter::append`] returned it as stored, i.e. after it is durable.
+//! its batch is stored, i.e. after it is durable; the writer lane publishes it, in `seq` order.
 
 pub mod hub;
 pub mod relay;
@@ -151,22 +151,20 @@ impl Chat {
         };
         let stored = self
             .writer
-            .submit(NewMessage {
-                tenant_id: conversation.tenant_id.clone(),
-                conversation_id: conversation.id.clone(),
-                client_id: Some(client_id.to_owned()),
-                author_kind,
-                author_id: author_id.clone(),
-                author_name,
-                text: text.to_owned(),
-            })
+            .submit(
+                NewMessage {
+                    tenant_id: conversation.tenant_id.clone(),
+                    conversation_id: conversation.id.clone(),
+                    client_id: Some(client_id.to_owned()),
+                    author_kind,
+                    author_id: author_id.clone(),
+                    author_name,
+                    text: text.to_owned(),
+                },
+                conversation.clone(),
+            )
             .await?;
-        Ok(PendingPost {
-            stored,
-            author_id,
-            conversation: conversation.clone(),
-            hub: self.hub.clone(),
-        })
+        Ok(PendingPost { stored, author_id })
     }
 
     /// Claims an unassigned conversation for `staff`; exactly one of several concurrent claims
@@ -214,20 +212,14 @@ impl Chat {
 pub struct PendingPost {
     stored: writer::Stored,
     author_id: String,
-    conversation: Conversation,
-    hub: Arc<Hub>,
 }
 
 impl PendingPost {
-    /// Waits until the message is durably stored, then publishes it (if new) to everyone who
-    /// follows the conversation. Returns the message and whether it is new.
+    /// Waits until the message is durably stored (and, if new, published to everyone who
+    /// follows the conversation). Returns the message and whether it is new.
     pub async fn finish(self) -> AppResult<(Message, bool)> {
         match self.stored.await? {
-            Appended::Stored(message) => {
-                self.hub
-                    .publish_message(&self.conversation, &wire::message_frame(&message));
-                Ok((message, true))
-            }
+            Appended::Stored(message) => Ok((message, true)),
             Appended::Duplicate(message) if message.author_id == self.author_id => {
                 Ok((message, false))
             }

