@@ -187,6 +187,12 @@ struct Session {
     pending: FuturesOrdered<PendingAck>,
 }
 
+/// A frame to write: a live event from the hub, or an answer to this socket's command.
+enum Outgoing {
+    Live(String),
+    Answer(String),
+}
+
 enum Flow {
     Continue,
     Stop,
@@ -203,26 +209,29 @@ impl Session {
         let mut last_heard = Instant::now();
         let kick = self.registration.kick.clone();
         loop {
-            let outgoing: Option<String> = tokio::select! {
+            // Answers go out after the live frames already queued for this socket: the writer
+            // publishes a message before answering its sender, so a `sent` for seq n must not
+            // overtake the `message` frame of seq n-1.
+            let outgoing: Option<Outgoing> = tokio::select! {
                 incoming = rx.next() => {
                     let Some(Ok(message)) = incoming else { break };
                     last_heard = Instant::now();
                     match message {
                         WsMessage::Text(text) => match self.handle_text(&text, &mut tx).await {
-                            (Flow::Continue, reply) => reply.map(|f| f.to_json()),
+                            (Flow::Continue, reply) => reply.map(|f| Outgoing::Answer(f.to_json())),
                             (Flow::Stop, _) => break,
                         },
-                        WsMessage::Binary(_) => Some(
+                        WsMessage::Binary(_) => Some(Outgoing::Answer(
                             error_frame(None, &AppError::BadRequest("frames must be JSON text".into()))
                                 .to_json(),
-                        ),
+                        )),
                         WsMessage::Close(_) => break,
                         // Pings are answered by the WebSocket layer; pongs only prove liveness.
                         WsMessage::Ping(_) | WsMessage::Pong(_) => None,
                     }
                 }
-                Some(frame) = self.pending.next(), if !self.pending.is_empty() => Some(frame.to_json()),
-                Some(frame) = self.registration.rx.recv() => Some(frame.to_string()),
+                Some(frame) = self.pending.next(), if !self.pending.is_empty() => Some(Outgoing::Answer(frame.to_json())),
+                Some(frame) = self.registration.rx.recv() => Some(Outgoing::Live(frame.to_string())),
                 () = kick.notified() => {
                     let _ = tx.send(close_message(CLOSE_LAGGING, "lagging; reconnect and sync")).await;
                     break;
@@ -252,8 +261,8 @@ impl Session {
                     break;
                 }
             };
-            if let Some(text) = outgoing
-                && self.write_coalesced(&mut tx, text).await.is_err()
+            if let Some(outgoing) = outgoing
+                && self.write_coalesced(&mut tx, outgoing).await.is_err()
             {
                 break;
             }
@@ -263,12 +272,26 @@ impl Session {
         // client_id, which is acknowledged with the same seq.
     }
 
-    /// Writes `text` and every frame already queued for this socket, then flushes once: under
-    /// load, many frames leave in one write instead of one system call each.
-    async fn write_coalesced(&mut self, tx: &mut Sink, text: String) -> Result<(), axum::Error> {
-        tx.feed(WsMessage::Text(text.into())).await?;
+    /// Writes `outgoing` together with every live frame already queued for this socket (a live
+    /// frame first, in queue order; an answer after them), then flushes once: under load, many
+    /// frames leave in one write instead of one system call each.
+    async fn write_coalesced(
+        &mut self,
+        tx: &mut Sink,
+        outgoing: Outgoing,
+    ) -> Result<(), axum::Error> {
+        let answer = match outgoing {
+            Outgoing::Live(text) => {
+                tx.feed(WsMessage::Text(text.into())).await?;
+                None
+            }
+            Outgoing::Answer(text) => Some(text),
+        };
         while let Ok(queued) = self.registration.rx.try_recv() {
             tx.feed(WsMessage::Text(queued.to_string().into())).await?;
+        }
+        if let Some(text) = answer {
+            tx.feed(WsMessage::Text(text.into())).await?;
         }
         tx.flush().await
     }
