@@ -194,16 +194,7 @@ async fn bad_queries_and_paths_get_typed_errors(kind: StoreKind) {
         .await
         .unwrap();
     assert_eq!(error_of(bad_origin).await, (422, "invalid".into()));
-    let tenant: Value = app
-        .http
-        .get(app.url("/v1/tenant"))
-        .bearer_auth(&t.owner.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tenant: Value = app.get_json(&t.owner.token, "/v1/tenant").await;
     assert!(
         tenant["allowed_origins"].as_array().unwrap().is_empty(),
         "nothing was changed"

@@ -76,15 +76,8 @@ async fn an_agent_lists_by_status_assignee_and_contact_name(kind: StoreKind) {
         let token = t.agent_b.token.clone();
         async move {
             let body: Value = app
-                .http
-                .get(app.url(&format!("/v1/conversations{query}")))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .get_json(&token, &format!("/v1/conversations{query}"))
+                .await;
             body["items"]
                 .as_array()
                 .unwrap()
@@ -109,39 +102,21 @@ async fn an_agent_lists_by_status_assignee_and_contact_name(kind: StoreKind) {
         "search ignores case"
     );
     let mine: Value = app
-        .http
-        .get(app.url("/v1/conversations?assignee=me"))
-        .bearer_auth(&t.agent_a.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&t.agent_a.token, "/v1/conversations?assignee=me")
+        .await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
     // Pagination returns everything exactly once.
     let first: Value = app
-        .http
-        .get(app.url("/v1/conversations?limit=2"))
-        .bearer_auth(&t.agent_b.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&t.agent_b.token, "/v1/conversations?limit=2")
+        .await;
     assert_eq!(first["items"].as_array().unwrap().len(), 2);
     let cursor = first["next_cursor"].as_str().unwrap();
     let second: Value = app
-        .http
-        .get(app.url(&format!("/v1/conversations?limit=2&cursor={cursor}")))
-        .bearer_auth(&t.agent_b.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(
+            &t.agent_b.token,
+            &format!("/v1/conversations?limit=2&cursor={cursor}"),
+        )
+        .await;
     assert_eq!(second["items"].as_array().unwrap().len(), 1);
     assert!(second.get("next_cursor").is_none());
 }

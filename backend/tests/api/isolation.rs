@@ -47,15 +47,8 @@ async fn a_visitor_cannot_read_or_write_another_visitors_conversation(kind: Stor
         }
     ));
     let list: Value = app
-        .http
-        .get(app.url("/v1/conversations"))
-        .bearer_auth(&mallory.visitor_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&mallory.visitor_token, "/v1/conversations")
+        .await;
     assert!(list["items"].as_array().unwrap().is_empty());
 }
 
@@ -77,16 +70,7 @@ async fn an_agent_of_one_tenant_sees_nothing_of_another(kind: StoreKind) {
             .is_none(),
         "no live event crosses tenants"
     );
-    let list: Value = app
-        .http
-        .get(app.url("/v1/conversations"))
-        .bearer_auth(&b.owner.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json(&b.owner.token, "/v1/conversations").await;
     assert!(list["items"].as_array().unwrap().is_empty());
     assert_eq!(app.claim(&b.agent_a.token, &conversation).await, 404);
     let response = app
