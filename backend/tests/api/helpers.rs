@@ -432,6 +432,15 @@ impl WsClient {
         }
     }
 
+    /// The next `message` frame, discarding other frames.
+    pub async fn next_message(&mut self) -> natter_sdk::protocol::Message {
+        self.until(|frame| match frame {
+            ServerFrame::Message { message } => Some(message),
+            _ => None,
+        })
+        .await
+    }
+
     /// Waits for the close frame and returns its code.
     pub async fn close_code(&mut self) -> Option<u16> {
         let deadline = tokio::time::Instant::now() + FRAME_TIMEOUT;

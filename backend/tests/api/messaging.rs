@@ -24,12 +24,7 @@ async fn a_visitor_message_reaches_the_agent_live_and_the_reply_comes_back(kind:
         .send_message(&conversation, "m-1", "Hello, anyone there?")
         .await;
     assert_eq!(seq_of(&sent), 1);
-    let received = agent
-        .until(|f| match f {
-            ServerFrame::Message { message } => Some(message),
-            _ => None,
-        })
-        .await;
+    let received = agent.next_message().await;
     assert_eq!(received.text, "Hello, anyone there?");
     assert_eq!(received.author.kind, AuthorKind::Visitor);
     assert_eq!(received.seq, 1);
@@ -58,12 +53,7 @@ async fn every_tab_of_the_visitor_sees_the_conversation_live(kind: StoreKind) {
     let mut tab2 = app.ws(&visitor.visitor_token).await;
     tab1.send_message(&conversation, "tab1-1", "from tab one")
         .await;
-    let seen = tab2
-        .until(|f| match f {
-            ServerFrame::Message { message } => Some(message),
-            _ => None,
-        })
-        .await;
+    let seen = tab2.next_message().await;
     assert_eq!(seen.text, "from tab one");
 }
 

@@ -25,12 +25,7 @@ async fn a_visitor_on_one_instance_and_an_agent_on_another_talk_live() {
     visitor_ws
         .send_message(&conversation, "x-1", "via instance A")
         .await;
-    let seen = agent
-        .until(|f| match f {
-            ServerFrame::Message { message } => Some(message),
-            _ => None,
-        })
-        .await;
+    let seen = agent.next_message().await;
     assert_eq!(seen.text, "via instance A");
     assert_eq!(b.claim(&t.agent_a.token, &conversation).await, 200);
     let claimed = visitor_ws
