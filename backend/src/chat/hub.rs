@@ -233,7 +233,7 @@ impl Hub {
 
     /// Tells every socket of this instance to reconnect (graceful shutdown).
     pub fn broadcast_all(&self, frame: &ServerFrame) {
-        let encoded: Outbound = Arc::from(frame_json(frame));
+        let encoded: Outbound = Arc::from(frame.to_json());
         let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
         for tenant in tenants.values() {
             for connection in tenant.visitors.values().flat_map(|s| s.values()) {
@@ -263,7 +263,7 @@ impl Hub {
             if Some(id) == except {
                 return;
             }
-            let frame = encoded.get_or_insert_with(|| Arc::from(frame_json(frame)));
+            let frame = encoded.get_or_insert_with(|| Arc::from(frame.to_json()));
             deliver(connection, frame);
         };
         if let Some(sockets) = tenant.visitors.get(&conversation.visitor_id) {
@@ -286,10 +286,6 @@ impl Hub {
             .map(|t| t.staff.len() + t.visitors.values().map(HashMap::len).sum::<usize>())
             .sum()
     }
-}
-
-fn frame_json(frame: &ServerFrame) -> String {
-    frame.to_json()
 }
 
 fn deliver(connection: &Connection, frame: &Outbound) {

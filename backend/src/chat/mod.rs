@@ -218,7 +218,7 @@ impl PendingPost {
     /// Waits until the message is durably stored (and, if new, published to everyone who
     /// follows the conversation). Returns the message and whether it is new.
     pub async fn finish(self) -> AppResult<(Message, bool)> {
-        match self.stored.await? {
+        match self.stored.wait().await? {
             Appended::Stored(message) => Ok((message, true)),
             Appended::Duplicate(message) if message.author_id == self.author_id => {
                 Ok((message, false))

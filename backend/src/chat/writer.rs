@@ -87,16 +87,12 @@ pub struct Stored {
     answer: oneshot::Receiver<StoreResult<Appended>>,
 }
 
-impl std::future::IntoFuture for Stored {
-    type Output = StoreResult<Appended>;
-    type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            self.answer
-                .await
-                .map_err(|_| StoreError::Unavailable("message writer stopped".into()))?
-        })
+impl Stored {
+    /// Waits until the message is durable (and, if new, published).
+    pub async fn wait(self) -> StoreResult<Appended> {
+        self.answer
+            .await
+            .map_err(|_| StoreError::Unavailable("message writer stopped".into()))?
     }
 }
 

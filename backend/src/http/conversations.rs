@@ -168,16 +168,12 @@ pub async fn start_conversation(
     let (mut conversation, created) = state.chat.start_conversation(&visitor).await?;
     if let Some(first) = request.message {
         let caller = Caller::Visitor(visitor);
-        let (message, _) = state
+        state
             .chat
             .post(&caller, &conversation, &first.client_id, &first.text)
             .await?;
-        conversation.last_seq = conversation.last_seq.max(message.seq);
-        conversation.last_message_preview = Some(natter_sdk::protocol::preview(
-            &message.text,
-            crate::domain::PREVIEW_CHARS,
-        ));
-        conversation.last_activity_at = message.created_at;
+        // The store moved `last_seq`, the preview and the activity time with the message.
+        conversation = state.chat.conversation(&caller, &conversation.id).await?;
     }
     let status = if created {
         StatusCode::CREATED

@@ -51,14 +51,10 @@ pub fn per_ip(
     if !methods.is_empty() {
         builder.methods(methods.to_vec());
     }
-    let config = builder.key_extractor(ClientIp { trust_proxy }).finish();
-    // `finish` only fails for a zero period or burst, which the callers never pass.
-    let config = config.unwrap_or_else(|| {
-        GovernorConfigBuilder::default()
-            .key_extractor(ClientIp { trust_proxy })
-            .finish()
-            .unwrap_or_else(|| unreachable!("default governor config is valid"))
-    });
+    let config = builder
+        .key_extractor(ClientIp { trust_proxy })
+        .finish()
+        .expect("callers pass a non-zero period and burst");
     tower_governor::GovernorLayer::new(Arc::new(config)).error_handler(|error| match error {
         GovernorError::TooManyRequests { wait_time, .. } => {
             let mut response = AppError::RateLimited.into_response();

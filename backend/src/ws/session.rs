@@ -324,7 +324,7 @@ impl Session {
                 client_id,
                 text,
             } => {
-                let answer = match self.submit(id, &conversation_id, &client_id, &text).await {
+                let answer = match self.submit(&conversation_id, &client_id, &text).await {
                     Ok(pending) => {
                         self.pending.push_back(Box::pin(async move {
                             match pending.finish().await {
@@ -370,7 +370,6 @@ impl Session {
 
     async fn submit(
         &mut self,
-        _id: RequestId,
         conversation_id: &str,
         client_id: &str,
         text: &str,

@@ -200,6 +200,7 @@ impl ConversationStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::conversation;
     use crate::domain::{ConversationStatus, Tenant, Visitor};
     use crate::store::{TenantStore, VisitorStore};
 
@@ -231,15 +232,9 @@ mod tests {
                 tenant_id: "t".into(),
                 visitor_id: "v".into(),
                 contact_name: Some((*name).to_owned()),
-                contact_email: None,
-                contact_external_id: None,
-                status: ConversationStatus::Unassigned,
-                assignee_id: None,
-                assignee_name: None,
-                last_seq: 0,
-                last_message_preview: None,
                 created_at: 1,
                 last_activity_at: i as i64,
+                ..conversation(ConversationStatus::Unassigned, None)
             };
             store.create_conversation(&c).await.unwrap();
         }

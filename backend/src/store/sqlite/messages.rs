@@ -280,16 +280,9 @@ mod tests {
                     id: format!("c{i}"),
                     tenant_id: "t".into(),
                     visitor_id: "v".into(),
-                    contact_name: None,
-                    contact_email: None,
-                    contact_external_id: None,
-                    status: ConversationStatus::Unassigned,
-                    assignee_id: None,
-                    assignee_name: None,
-                    last_seq: 0,
-                    last_message_preview: None,
                     created_at: 1,
                     last_activity_at: 1,
+                    ..crate::domain::fixtures::conversation(ConversationStatus::Unassigned, None)
                 })
                 .await
                 .unwrap();
