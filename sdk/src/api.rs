@@ -4,7 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{ConversationSummary, ErrorCode, Message, Principal, StaffRole, Timestamp};
+use crate::protocol::{
+    AgentStatus, ConversationSummary, ErrorCode, Message, Presence, Principal, QueueLength,
+    RoutingPolicy, StaffRef, StaffRole, Timestamp, WhenUnavailable,
+};
 
 /// The body of every REST error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +200,13 @@ pub struct StartConversationRequest {
     /// An optional first message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<SendMessageRequest>,
+    /// The team to talk to (a team id of the site); absent: anyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Start even when nobody is available under the `reject` policy: the visitor leaves a
+    /// message for later.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leave_message: bool,
 }
 
 /// `POST /v1/conversations/{id}/messages`: post a message over HTTP (the WebSocket `send` frame
@@ -237,4 +247,159 @@ pub struct MessagePage {
 pub struct HealthResponse {
     /// `ok`, or what is wrong.
     pub status: String,
+}
+
+/// `GET /v1/visitor/availability`: whether an advisor can take a new conversation now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AvailabilityResponse {
+    /// An eligible advisor is online with room for one more conversation.
+    pub available: bool,
+    /// What a request gets when nobody is: `queue`, `reject` or `offline`.
+    pub when_unavailable: WhenUnavailable,
+    /// The tenant's away message, when nobody is available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub away_message: Option<String>,
+    /// The site's teams a visitor may ask for.
+    pub teams: Vec<TeamInfo>,
+}
+
+/// A team as visitors and staff see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TeamInfo {
+    /// Stable id (`a-z`, `0-9`, `-`; 1 to 32 characters).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Its own policy (absent: the tenant's). Omitted for visitors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<RoutingPolicy>,
+}
+
+/// `GET` and `PUT /v1/routing/settings`: how conversations reach agents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoutingSettingsBody {
+    /// `auto` (natter assigns) or `manual` (agents accept from a pending list).
+    pub policy: RoutingPolicy,
+    /// What a request gets when nobody is available: `queue`, `reject` or `offline`.
+    pub when_unavailable: WhenUnavailable,
+    /// Most open conversations per agent unless an agent has their own (0 to 100).
+    pub default_capacity: u32,
+    /// Keep a lost agent's conversations assigned instead of returning them to the line.
+    pub keep_assigned_on_agent_loss: bool,
+    /// Shown to visitors while nobody is available (1 to 500 characters).
+    pub away_message: String,
+    /// Teams (at most 50); an empty list makes the tenant one pool.
+    pub teams: Vec<TeamInfo>,
+}
+
+/// `PUT /v1/routing/me/presence`: an agent sets their availability.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PresenceRequest {
+    /// `online`, `away` or `offline`.
+    pub presence: Presence,
+}
+
+/// `PATCH /v1/routing/agents/{id}`: change an agent's routing profile; absent fields are left
+/// alone. Agents may change their own capacity and picture; teams and other agents are for
+/// owners and admins.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateAgentRequest {
+    /// Their own capacity (0 to 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    /// `true`: use the tenant's default capacity again (cannot be combined with `capacity`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub use_default_capacity: bool,
+    /// Team ids (replaces the list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams: Option<Vec<String>>,
+    /// Picture URL (`http(s)://`); an empty string removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+}
+
+/// `GET /v1/routing/agents`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentList {
+    /// Every agent of the tenant.
+    pub items: Vec<AgentStatus>,
+}
+
+/// One waiting conversation in `GET /v1/routing/queue`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueueEntry {
+    /// The conversation.
+    pub conversation: ConversationSummary,
+    /// Its 1-based position in its team's line.
+    pub position: u32,
+    /// Agents who refused it.
+    pub refused_by: Vec<String>,
+}
+
+/// `GET /v1/routing/queue`: the waiting line (the pending list under the manual policy).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueueResponse {
+    /// Waiting conversations in line order.
+    pub items: Vec<QueueEntry>,
+    /// How many wait per team.
+    pub queues: Vec<QueueLength>,
+}
+
+/// `POST /v1/conversations/{id}/transfer`: hand an open conversation over. Give exactly one of
+/// `to_agent`, `to_team` and `to_queue`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransferRequest {
+    /// A staff id: straight to that agent (your own id takes the conversation over).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_agent: Option<String>,
+    /// A team id: to the front of that team's line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_team: Option<String>,
+    /// `true`: back to the front of its line.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub to_queue: bool,
+    /// An internal note for the next advisor (at most 1000 characters; staff only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One entry of a conversation's staff-only history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationEventInfo {
+    /// Id.
+    pub id: String,
+    /// `transferred` or `requeued` (its agent was lost).
+    pub kind: String,
+    /// Who did it (absent: natter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<StaffRef>,
+    /// The agent it went to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_agent: Option<StaffRef>,
+    /// The team whose line it went to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_team: Option<String>,
+    /// The internal note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// `GET /v1/conversations/{id}/events`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventList {
+    /// Oldest first.
+    pub items: Vec<ConversationEventInfo>,
 }

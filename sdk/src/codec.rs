@@ -66,6 +66,32 @@ mod tests {
     }
 
     #[test]
+    fn routing_frames_pin_their_spelling() {
+        let queued = ServerFrame::Queued {
+            conversation_id: "c1".into(),
+            position: 2,
+            estimated_wait_ms: Some(60_000),
+        };
+        assert_eq!(
+            queued.to_json(),
+            r#"{"type":"queued","conversation_id":"c1","position":2,"estimated_wait_ms":60000}"#
+        );
+        let transferred = ServerFrame::Transferred {
+            conversation_id: "c1".into(),
+            from: None,
+            to: crate::protocol::TransferTarget::Team {
+                team: "sales".into(),
+            },
+            note: None,
+        };
+        assert_eq!(
+            transferred.to_json(),
+            r#"{"type":"transferred","conversation_id":"c1","to":{"kind":"team","team":"sales"}}"#
+        );
+        assert_eq!(ServerFrame::from_json(&queued.to_json()).ok(), Some(queued));
+    }
+
+    #[test]
     fn an_unknown_server_frame_type_decodes_as_unknown() {
         let frame = ServerFrame::from_json(r#"{"type":"from_the_future","x":1}"#);
         assert!(matches!(frame, Ok(ServerFrame::Unknown)));

@@ -111,7 +111,7 @@ pub struct Cursor {
 }
 
 /// A frame sent by the server to a client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ServerFrame {
@@ -182,6 +182,68 @@ pub enum ServerFrame {
         reason: String,
         /// Suggested delay before reconnecting.
         retry_after_ms: u64,
+    },
+    /// To a visitor: their conversation waits for an advisor. Sent when it starts waiting and
+    /// whenever its position or estimate changes.
+    Queued {
+        /// The waiting conversation.
+        conversation_id: String,
+        /// 1 for the next conversation to be assigned in its team's line.
+        position: u32,
+        /// Estimated wait until assignment, from the recent pace of the line; absent while
+        /// natter has no estimate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estimated_wait_ms: Option<u64>,
+    },
+    /// To a visitor: nobody is available and the tenant takes messages for later (policy
+    /// `offline`); the conversation waits until an advisor returns.
+    Away {
+        /// The waiting conversation.
+        conversation_id: String,
+        /// The tenant's away message.
+        message: String,
+    },
+    /// To a visitor: an advisor now handles their conversation.
+    Assigned {
+        /// The conversation.
+        conversation_id: String,
+        /// The advisor.
+        agent: AgentCard,
+    },
+    /// To a visitor and to staff: the conversation changed hands. Visitors never see the note.
+    Transferred {
+        /// The conversation.
+        conversation_id: String,
+        /// The advisor it came from (the one who handed it over, or the one natter took it from
+        /// after they were lost).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<StaffRef>,
+        /// Where it went.
+        to: TransferTarget,
+        /// The internal note for the next advisor (staff only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// To eligible staff (policy `manual`): a request waits for someone to accept or refuse it.
+    Offer {
+        /// The waiting conversation.
+        conversation: ConversationSummary,
+    },
+    /// To staff who saw an [`ServerFrame::Offer`]: it is no longer open to them (accepted by
+    /// someone, refused by them, closed, or moved to another team).
+    OfferWithdrawn {
+        /// The conversation.
+        conversation_id: String,
+    },
+    /// To staff: how many conversations wait, per team. Sent on connect and when it changes.
+    QueueLength {
+        /// Waiting conversations per team (`team` absent for the tenant-wide pool).
+        queues: Vec<QueueLength>,
+    },
+    /// To staff: a colleague's (or one's own) presence, load or capacity changed.
+    Presence {
+        /// Their routing status.
+        agent: AgentStatus,
     },
     /// A frame type this version of the crate does not know. Clients ignore it; it is never sent.
     #[serde(other, skip_serializing)]
@@ -333,6 +395,9 @@ pub struct ConversationSummary {
     pub created_at: Timestamp,
     /// When it last changed (message, claim, close); lists are sorted by this, newest first.
     pub last_activity_at: Timestamp,
+    /// The team the visitor asked for (absent: the tenant-wide pool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// The visitor side of a conversation.
@@ -360,6 +425,172 @@ pub struct StaffRef {
     pub id: String,
     /// Their display name.
     pub name: String,
+}
+
+/// An agent's availability for new conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Takes new conversations.
+    Online,
+    /// Connected, keeps their conversations, takes no new ones.
+    Away,
+    /// Not working; takes nothing.
+    Offline,
+}
+
+impl Presence {
+    /// The wire name (`online`, `away`, `offline`), also used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Presence::Online => "online",
+            Presence::Away => "away",
+            Presence::Offline => "offline",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "online" => Some(Presence::Online),
+            "away" => Some(Presence::Away),
+            "offline" => Some(Presence::Offline),
+            _ => None,
+        }
+    }
+}
+
+/// How a tenant (or one of its teams) hands out new conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingPolicy {
+    /// natter assigns each request to the eligible online agent with the lowest load relative
+    /// to capacity, round-robin among equals.
+    Auto,
+    /// Requests wait in a pending list; eligible agents accept (first accept wins) or refuse.
+    Manual,
+}
+
+impl RoutingPolicy {
+    /// The wire name, also used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoutingPolicy::Auto => "auto",
+            RoutingPolicy::Manual => "manual",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(RoutingPolicy::Auto),
+            "manual" => Some(RoutingPolicy::Manual),
+            _ => None,
+        }
+    }
+}
+
+/// What happens to a new request when no eligible agent is available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WhenUnavailable {
+    /// It waits in line; the visitor sees a live position and estimated wait.
+    Queue,
+    /// It is refused (`no_agent_available`), with the offer to leave a message instead.
+    Reject,
+    /// It is accepted and waits unassigned; the visitor sees the away message.
+    Offline,
+}
+
+impl WhenUnavailable {
+    /// The wire name, also used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WhenUnavailable::Queue => "queue",
+            WhenUnavailable::Reject => "reject",
+            WhenUnavailable::Offline => "offline",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "queue" => Some(WhenUnavailable::Queue),
+            "reject" => Some(WhenUnavailable::Reject),
+            "offline" => Some(WhenUnavailable::Offline),
+            _ => None,
+        }
+    }
+}
+
+/// An advisor as a visitor sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentCard {
+    /// The staff member's id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Picture URL, if they set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+}
+
+/// Where a transferred conversation went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TransferTarget {
+    /// Straight to another advisor.
+    Agent {
+        /// The new advisor.
+        agent: AgentCard,
+    },
+    /// To the front of a team's line.
+    Team {
+        /// The team id.
+        team: String,
+    },
+    /// To the front of the tenant-wide line.
+    Queue,
+}
+
+/// How many conversations wait in one team's line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueueLength {
+    /// The team (absent: conversations that named no team).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Waiting conversations.
+    pub waiting: u32,
+}
+
+/// An agent's routing status, as staff see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentStatus {
+    /// The staff member's id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Picture URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// Effective presence (what routing uses): the chosen one while connected, `offline` after
+    /// the last connection dropped and the grace period passed.
+    pub presence: Presence,
+    /// What the agent chose.
+    pub chosen_presence: Presence,
+    /// Open conversations assigned to them.
+    pub load: u32,
+    /// Most open conversations they take (their own or the tenant default).
+    pub capacity: u32,
+    /// Teams they belong to.
+    pub teams: Vec<String>,
 }
 
 /// Machine-readable error codes, shared by WebSocket `error` frames and REST error bodies.
@@ -398,6 +629,11 @@ pub enum ErrorCode {
     UnsupportedProtocol,
     /// The server is temporarily unable to serve (storage down, shutting down).
     Unavailable,
+    /// No advisor is available and the tenant refuses requests then (policy `reject`); the
+    /// visitor may leave a message instead (`leave_message: true`).
+    NoAgentAvailable,
+    /// The agent already has as many open conversations as their capacity allows.
+    AtCapacity,
     /// An unexpected server error; details are in the server's logs.
     Internal,
     /// A code this version of the crate does not know.

@@ -239,6 +239,10 @@ pub enum ClientEvent {
     /// The conversation list of a `synced` answer: for a visitor all of their conversations, for
     /// staff the ones the sync asked about.
     ConversationList(Vec<ConversationSummary>),
+    /// Routing news, passed through as the server sent it: one of the frames `queued`,
+    /// `away`, `assigned`, `transferred` (visitors and staff), `offer`, `offer_withdrawn`,
+    /// `queue_length`, `presence` (staff). See `docs/protocol.md`.
+    Routing(ServerFrame),
     /// The server refused the credentials (or the protocol version): the core stopped
     /// reconnecting until [`ClientCore::set_token`] or [`ClientCore::connect_requested`].
     AuthRefused {
@@ -513,6 +517,14 @@ impl ClientCore {
                 self.events
                     .push_back(ClientEvent::Conversation(conversation));
             }
+            routing @ (ServerFrame::Queued { .. }
+            | ServerFrame::Away { .. }
+            | ServerFrame::Assigned { .. }
+            | ServerFrame::Transferred { .. }
+            | ServerFrame::Offer { .. }
+            | ServerFrame::OfferWithdrawn { .. }
+            | ServerFrame::QueueLength { .. }
+            | ServerFrame::Presence { .. }) => self.events.push_back(ClientEvent::Routing(routing)),
             ServerFrame::Pong { .. } | ServerFrame::Unknown => {}
         }
     }

@@ -63,6 +63,7 @@ fn summary(id: &str, last_seq: u64) -> ConversationSummary {
         last_message_preview: None,
         created_at: 0,
         last_activity_at: 0,
+        team: None,
     }
 }
 
