@@ -6,8 +6,14 @@
 //! because they are the same on both sides and already have one spelling.
 
 pub mod permissions;
+mod routing;
 
-pub use natter_sdk::protocol::{AuthorKind, ConversationStatus, StaffRole, Timestamp};
+pub use natter_sdk::protocol::{
+    AuthorKind, ConversationStatus, Presence, RoutingPolicy, StaffRole, Timestamp, WhenUnavailable,
+};
+pub use routing::{
+    Agent, AgentProfile, ConversationEvent, EventKind, FRONT_OF_QUEUE, Lease, RoutingSettings, Team,
+};
 
 /// A website or company served by natter. Every other record belongs to exactly one tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +31,8 @@ pub struct Tenant {
     pub identity_secret: String,
     /// When true, a visitor must present a valid signed identity.
     pub require_verified_identity: bool,
+    /// How conversations reach agents.
+    pub routing: RoutingSettings,
     /// Creation time.
     pub created_at: Timestamp,
 }
@@ -97,6 +105,16 @@ pub struct Conversation {
     pub created_at: Timestamp,
     /// Last message, claim or close; lists sort by this.
     pub last_activity_at: Timestamp,
+    /// The team the visitor asked for (or it was transferred to); `None`: the tenant pool.
+    pub team_id: Option<String>,
+    /// While unassigned: its place in the waiting line (lower waits longer; ties by id). Set
+    /// to the arrival time on start and to [`FRONT_OF_QUEUE`] + now when it returns to the
+    /// line; `None` while assigned or closed.
+    pub queue_rank: Option<i64>,
+    /// Agents who refused it (manual policy); it is never offered to them again.
+    pub refused_by: Vec<String>,
+    /// When an agent first took it, for the time-to-first-assignment metric.
+    pub first_assigned_at: Option<Timestamp>,
 }
 
 impl Conversation {
@@ -116,6 +134,10 @@ impl Conversation {
             last_message_preview: None,
             created_at: now,
             last_activity_at: now,
+            team_id: None,
+            queue_rank: Some(now),
+            refused_by: Vec::new(),
+            first_assigned_at: None,
         }
     }
 }
@@ -236,6 +258,10 @@ pub(crate) mod fixtures {
             last_message_preview: None,
             created_at: 0,
             last_activity_at: 0,
+            team_id: None,
+            queue_rank: (status == ConversationStatus::Unassigned).then_some(0),
+            refused_by: Vec::new(),
+            first_assigned_at: None,
         }
     }
 }

@@ -69,6 +69,56 @@ pub fn can_close(caller: &Caller, conversation: &Conversation) -> Result<(), App
     }
 }
 
+/// May `staff` hand `conversation` over? It must be open (a waiting one is accepted, not
+/// transferred). Its assignee and owners/admins may send it anywhere; any other staff member
+/// may only take it over themselves (`to_self`), like an advisor stepping into a colleague's
+/// chat.
+pub fn can_transfer(
+    staff: &StaffCaller,
+    conversation: &Conversation,
+    to_self: bool,
+) -> Result<(), AppError> {
+    can_view(&Caller::Staff(staff.clone()), conversation)?;
+    match conversation.status {
+        ConversationStatus::Closed => return Err(AppError::ConversationClosed),
+        ConversationStatus::Unassigned => {
+            return Err(AppError::Conflict(
+                "the conversation is waiting; accept it instead of transferring it".into(),
+            ));
+        }
+        ConversationStatus::Open => {}
+    }
+    let holds_it = conversation.assignee_id.as_deref() == Some(staff.staff_id.as_str());
+    if holds_it && to_self {
+        return Err(AppError::Conflict(
+            "the conversation is already yours".into(),
+        ));
+    }
+    if holds_it || staff.is_manager() || to_self {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only the assignee or an admin can hand this conversation to someone else",
+        ))
+    }
+}
+
+/// May `actor` change `staff_id`'s routing profile? Everyone may change their own presence and
+/// capacity; teams, and other people's profiles, are for owners and admins.
+pub fn can_edit_agent(
+    actor: &StaffCaller,
+    staff_id: &str,
+    changes_teams: bool,
+) -> Result<(), AppError> {
+    if actor.is_manager() || (actor.staff_id == staff_id && !changes_teams) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only owners and admins can change teams or other people's routing",
+        ))
+    }
+}
+
 /// May `actor` manage tenant settings?
 pub fn can_manage_tenant(actor: &StaffCaller) -> Result<(), AppError> {
     if actor.is_manager() {
@@ -238,5 +288,42 @@ mod tests {
             can_update_staff(&admin, "a", StaffRole::Agent, Some(StaffRole::Admin), false).is_err()
         );
         assert!(can_update_staff(&admin, "o", StaffRole::Owner, None, true).is_err());
+    }
+
+    #[test]
+    fn an_agent_can_take_over_a_colleagues_chat_but_not_give_it_away() {
+        let c = conversation(ConversationStatus::Open, Some("a1"));
+        let other = staff("a2", StaffRole::Agent);
+        assert!(can_transfer(&other, &c, true).is_ok());
+        assert!(matches!(
+            can_transfer(&other, &c, false),
+            Err(AppError::Forbidden(_))
+        ));
+        assert!(can_transfer(&staff("a1", StaffRole::Agent), &c, false).is_ok());
+        assert!(can_transfer(&staff("boss", StaffRole::Admin), &c, false).is_ok());
+    }
+
+    #[test]
+    fn waiting_and_closed_conversations_are_not_transferred() {
+        let waiting = conversation(ConversationStatus::Unassigned, None);
+        let closed = conversation(ConversationStatus::Closed, Some("a1"));
+        let admin = staff("boss", StaffRole::Admin);
+        assert!(matches!(
+            can_transfer(&admin, &waiting, false),
+            Err(AppError::Conflict(_))
+        ));
+        assert!(matches!(
+            can_transfer(&admin, &closed, false),
+            Err(AppError::ConversationClosed)
+        ));
+    }
+
+    #[test]
+    fn agents_set_their_own_capacity_but_only_admins_set_teams() {
+        let agent = staff("a1", StaffRole::Agent);
+        assert!(can_edit_agent(&agent, "a1", false).is_ok());
+        assert!(can_edit_agent(&agent, "a1", true).is_err());
+        assert!(can_edit_agent(&agent, "a2", false).is_err());
+        assert!(can_edit_agent(&staff("boss", StaffRole::Owner), "a2", true).is_ok());
     }
 }

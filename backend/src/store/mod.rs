@@ -20,7 +20,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::{
-    Conversation, ConversationStatus, Message, NewMessage, Staff, Tenant, Timestamp, Visitor,
+    Agent, AgentProfile, Conversation, ConversationEvent, ConversationStatus, Message, NewMessage,
+    Presence, Staff, Tenant, Timestamp, Visitor,
 };
 
 /// What can go wrong in a store.
@@ -35,6 +36,9 @@ pub enum StoreError {
     /// The conversation is closed and takes no more messages.
     #[error("conversation closed")]
     ConversationClosed,
+    /// The agent already has as many open conversations as the capacity given; nothing changed.
+    #[error("agent at capacity")]
+    AtCapacity,
     /// The database could not be reached or timed out; retrying later may work.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -56,8 +60,8 @@ pub trait TenantStore: Send + Sync {
     /// Finds a tenant by its public site key.
     async fn tenant_by_site_key(&self, site_key: &str) -> StoreResult<Option<Tenant>>;
     /// Replaces a tenant's mutable fields (name, allowed origins, identity secret,
-    /// `require_verified_identity`); `id`, `site_key` and `created_at` never change. `NotFound`
-    /// if absent.
+    /// `require_verified_identity`, routing settings); `id`, `site_key` and `created_at` never
+    /// change. `NotFound` if absent.
     async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
 }
 
@@ -136,19 +140,137 @@ pub trait ConversationStore: Send + Sync {
         after: Option<&ListCursor>,
         limit: usize,
     ) -> StoreResult<Vec<Conversation>>;
-    /// Atomically assigns an unassigned conversation to a staff member and marks it open.
-    /// `Conflict` if it is not unassigned (someone else won, or it is closed); `NotFound` if absent.
-    async fn claim(
+    /// Applies each [`Assignment`] of the batch atomically and on its own (one failing item
+    /// leaves the others alone), returning one outcome per item in input order. An item
+    /// succeeds only if, in one atomic step: the conversation is in the expected state
+    /// (`from: None`: unassigned; `Some(a)`: open and assigned to `a`), and the agent's load is
+    /// below `capacity`. On success the conversation is open, assigned to the agent, leaves the
+    /// waiting line (`queue_rank: None`), gets `first_assigned_at` if it had none and
+    /// `last_activity_at = now`; the agent's load grows by one and their `last_assigned`
+    /// becomes the item's ticket; with `from: Some(a)`, `a`'s load shrinks by one. Per item:
+    /// `NotFound` if the conversation or the agent's profile is not in the tenant, `Conflict`
+    /// if the conversation is not in the expected state (taken by someone else, closed),
+    /// `AtCapacity` if the agent is full. The outer `Err` means the batch could not run at all.
+    async fn assign_batch(
+        &self,
+        tenant_id: &str,
+        batch: &[Assignment],
+        now: Timestamp,
+    ) -> StoreResult<Vec<StoreResult<Conversation>>>;
+    /// Returns an open conversation assigned to `from` to the waiting line, atomically: it
+    /// becomes unassigned (no assignee), `team_id` becomes `team_id`, `queue_rank` becomes
+    /// `rank`, `refused_by` is emptied, `last_activity_at = now`; `from`'s load shrinks by one.
+    /// `Conflict` if it is not open and assigned to `from`; `NotFound` if absent.
+    async fn requeue(
         &self,
         tenant_id: &str,
         id: &str,
-        assignee_id: &str,
-        assignee_name: &str,
+        from: &str,
+        team_id: Option<&str>,
+        rank: i64,
         now: Timestamp,
     ) -> StoreResult<Conversation>;
-    /// Marks a conversation closed; closing a closed conversation returns it unchanged.
-    /// `NotFound` if absent.
+    /// The tenant's unassigned conversations in line order (`queue_rank` ascending, then id
+    /// ascending), at most `limit`.
+    async fn waiting(&self, tenant_id: &str, limit: usize) -> StoreResult<Vec<Conversation>>;
+    /// Records that `staff_id` refused a waiting conversation (added once to `refused_by`).
+    /// `Conflict` if it is not unassigned; `NotFound` if absent.
+    async fn refuse(&self, tenant_id: &str, id: &str, staff_id: &str) -> StoreResult<Conversation>;
+    /// Stores a staff-only history event; `Conflict` if its id is taken.
+    async fn add_event(&self, event: &ConversationEvent) -> StoreResult<()>;
+    /// A conversation's staff-only history events, oldest first (by `created_at`, then id), at
+    /// most `limit`.
+    async fn events(
+        &self,
+        tenant_id: &str,
+        conversation_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<ConversationEvent>>;
+    /// Marks a conversation closed (and leaves the line: `queue_rank: None`); if it was open,
+    /// its assignee's load shrinks by one in the same atomic step. Closing a closed
+    /// conversation returns it unchanged. `NotFound` if absent.
     async fn close(&self, tenant_id: &str, id: &str, now: Timestamp) -> StoreResult<Conversation>;
+}
+
+/// One hand-over for [`ConversationStore::assign_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// The conversation.
+    pub conversation_id: String,
+    /// Who must hold it now: `None`, nobody (it waits, unassigned); `Some(a)`, agent `a` (a
+    /// transfer).
+    pub from: Option<String>,
+    /// The agent who takes it.
+    pub agent_id: String,
+    /// Their display name, stored as the assignee name.
+    pub agent_name: String,
+    /// The most open conversations the agent may hold, this one included.
+    pub capacity: u32,
+    /// Stored as the agent's `last_assigned` (round-robin order).
+    pub ticket: i64,
+}
+
+/// Agents' routing profiles: presence, capacity, teams, load.
+///
+/// Presence follows connections across instances through leases: each instance holding a
+/// connection of an agent keeps a lease on their profile and refreshes it; `seen_until` is
+/// the latest moment the agent is known connected. An agent whose `seen_until` is older than
+/// the grace period is lost. See [`Agent`].
+#[async_trait]
+pub trait AgentStore: Send + Sync {
+    /// Inserts `agent` unless the staff member already has a profile; returns the stored one.
+    async fn ensure_agent(&self, agent: &Agent) -> StoreResult<Agent>;
+    /// A staff member's profile.
+    async fn agent(&self, tenant_id: &str, staff_id: &str) -> StoreResult<Option<Agent>>;
+    /// Every profile of a tenant, by staff id.
+    async fn list_agents(&self, tenant_id: &str) -> StoreResult<Vec<Agent>>;
+    /// Replaces name, avatar, own capacity and teams; `NotFound` if absent.
+    async fn update_agent_profile(
+        &self,
+        tenant_id: &str,
+        staff_id: &str,
+        profile: &AgentProfile,
+    ) -> StoreResult<Agent>;
+    /// Sets the chosen and the effective presence; `NotFound` if absent.
+    async fn set_presence(
+        &self,
+        tenant_id: &str,
+        staff_id: &str,
+        chosen: Presence,
+        effective: Presence,
+    ) -> StoreResult<Agent>;
+    /// `instance` holds a connection of the agent until `expires_at` (a new connection or a
+    /// refresh): its lease is created or moved, `seen_until` becomes at least `expires_at`,
+    /// and the effective presence becomes the chosen one. `NotFound` if absent.
+    async fn connect_agent(
+        &self,
+        tenant_id: &str,
+        staff_id: &str,
+        instance: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<Agent>;
+    /// `instance` no longer holds any connection of the agent: its lease is removed and
+    /// `seen_until` becomes the latest of `now` and the other leases' expiries. `NotFound` if
+    /// absent.
+    async fn disconnect_agent(
+        &self,
+        tenant_id: &str,
+        staff_id: &str,
+        instance: &str,
+        now: Timestamp,
+    ) -> StoreResult<Agent>;
+    /// Agents of every tenant that are not effectively offline and whose `seen_until` is at or
+    /// before `seen_before` (lost), at most `limit`.
+    async fn lost_agents(&self, seen_before: Timestamp, limit: usize) -> StoreResult<Vec<Agent>>;
+    /// Atomically marks the agent effectively offline if they are still lost (not offline and
+    /// `seen_until <= seen_before`); `None` if not (they came back meanwhile, or another
+    /// instance marked them first).
+    async fn mark_agent_lost(
+        &self,
+        tenant_id: &str,
+        staff_id: &str,
+        seen_before: Timestamp,
+    ) -> StoreResult<Option<Agent>>;
 }
 
 /// The outcome of appending one message of a batch.
@@ -210,8 +332,11 @@ pub trait MessageStore: Send + Sync {
 pub enum Change {
     /// A message was stored.
     Message(Message),
-    /// A conversation was created, claimed or closed (not: a new message in it).
+    /// A conversation was created, assigned, requeued, refused or closed (not: a new message
+    /// in it).
     Conversation(Conversation),
+    /// An agent's profile changed (presence, load, capacity, teams).
+    Agent(Agent),
 }
 
 /// The stream of [`Change`]s made by other instances.
@@ -246,6 +371,8 @@ pub struct Stores {
     pub conversations: Arc<dyn ConversationStore>,
     /// Messages.
     pub messages: Arc<dyn MessageStore>,
+    /// Agents' routing profiles.
+    pub agents: Arc<dyn AgentStore>,
     /// Database liveness.
     pub health: Arc<dyn StoreHealth>,
     /// Changes by other instances; `None` for stores that serve a single instance.
@@ -261,6 +388,7 @@ impl Stores {
             + VisitorStore
             + ConversationStore
             + MessageStore
+            + AgentStore
             + StoreHealth
             + 'static,
     {
@@ -270,6 +398,7 @@ impl Stores {
             visitors: store.clone(),
             conversations: store.clone(),
             messages: store.clone(),
+            agents: store.clone(),
             health: store,
             changes: None,
         }

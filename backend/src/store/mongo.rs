@@ -1,9 +1,11 @@
 //! MongoDB store, for production and for several natter instances sharing one database.
 //!
-//! Every record is one document whose `_id` is the domain id; the shapes live in `records`. The
-//! deployment must be a replica set (or sharded cluster): appending messages uses multi-document
-//! transactions (see `append` for the design), and [`MongoStore::connect`] refuses a standalone
-//! server rather than failing on the first message.
+//! Every record is one document whose `_id` is the domain id (agent profiles, which have none
+//! of their own, are keyed by tenant and staff id); the shapes live in `records`. The deployment must be a replica set (or sharded
+//! cluster): appending messages and moving conversations between the line and agents use
+//! multi-document transactions (see `append` and `assign` for the designs), and
+//! [`MongoStore::connect`] refuses a standalone server rather than failing on the first message.
+//! Agent profiles, presence and leases live in `agents`.
 //!
 //! Durability: every write is acknowledged with `w: majority, j: true`, so an acknowledged
 //! message survives a crash or a failover; reads use read concern `majority` (transactions use
@@ -21,7 +23,9 @@
 //! Errors from the driver become [`StoreError`]s in `errors` only; duplicate keys (code 11000)
 //! become `Conflict` there and nowhere else.
 
+mod agents;
 mod append;
+mod assign;
 mod changes;
 mod errors;
 #[cfg(test)]
@@ -42,16 +46,18 @@ use mongodb::{Client, Collection, Database, IndexModel};
 
 use self::errors::{on_duplicate_key, store_error};
 use self::records::{
-    CONVERSATION_CLIENT_ID_INDEX, CONVERSATIONS, ConversationDoc, MESSAGES, MessageDoc, STAFF,
-    StaffDoc, TENANTS, TenantDoc, VISITORS, VisitorDoc, seq_to_bson,
+    AGENTS, AgentDoc, CONVERSATION_CLIENT_ID_INDEX, CONVERSATION_EVENTS, CONVERSATIONS,
+    ConversationDoc, EventDoc, MESSAGES, MessageDoc, RoutingSettingsDoc, STAFF, StaffDoc, TENANTS,
+    TenantDoc, VISITORS, VisitorDoc, seq_to_bson,
 };
 use crate::domain::{
-    Conversation, ConversationStatus, Message, NewMessage, Staff, Tenant, Timestamp, Visitor,
+    Conversation, ConversationEvent, ConversationStatus, Message, NewMessage, Staff, Tenant,
+    Timestamp, Visitor,
 };
 use crate::store::{
-    Appended, ChangeFeed, ChangeStream, ConversationFilter, ConversationStore, ListCursor,
-    MessageStore, StaffStore, StoreError, StoreHealth, StoreResult, Stores, TenantStore,
-    VisitorStore,
+    Appended, Assignment, ChangeFeed, ChangeStream, ConversationFilter, ConversationStore,
+    ListCursor, MessageStore, StaffStore, StoreError, StoreHealth, StoreResult, Stores,
+    TenantStore, VisitorStore,
 };
 
 /// The database used when the URL names none.
@@ -73,7 +79,9 @@ pub struct MongoStore {
     visitors: Collection<VisitorDoc>,
     conversations: Collection<ConversationDoc>,
     messages: Collection<MessageDoc>,
-    /// Options of the transactions that append messages.
+    agents: Collection<AgentDoc>,
+    events: Collection<EventDoc>,
+    /// Options of the transactions that append messages and move conversations.
     transaction_options: TransactionOptions,
     /// Random id of this store (this natter instance), stamped on what it writes so that its
     /// change feed can skip its own changes; see `changes`.
@@ -134,6 +142,8 @@ impl MongoStore {
             visitors: db.collection(VISITORS),
             conversations: db.collection(CONVERSATIONS),
             messages: db.collection(MESSAGES),
+            agents: db.collection(AGENTS),
+            events: db.collection(CONVERSATION_EVENTS),
             transaction_options: TransactionOptions::builder()
                 .read_concern(ReadConcern::snapshot())
                 .write_concern(durable_write_concern())
@@ -209,7 +219,8 @@ impl MongoStore {
         // - live (unassigned or open) conversations are found through the same indexes by
         //   status and sorted in memory: there are only as many as chats going on;
         // - a visitor's few conversations are found by `tenant_visitor` and sorted in memory.
-        // See `list_conversations`.
+        // See `list_conversations`. The waiting line's index sorts by `queue_rank`, which only
+        // changes when a conversation enters or leaves the line, never on a message.
         self.conversations
             .create_indexes([
                 index(
@@ -227,6 +238,10 @@ impl MongoStore {
                     },
                 ),
                 index("tenant_visitor", doc! { "tenant_id": 1, "visitor_id": 1 }),
+                index(
+                    "tenant_status_queue_rank",
+                    doc! { "tenant_id": 1, "status": 1, "queue_rank": 1, "_id": 1 },
+                ),
             ])
             .await
             .map_err(store_error)?;
@@ -243,6 +258,29 @@ impl MongoStore {
                     Some("client_id"),
                 ),
             ])
+            .await
+            .map_err(store_error)?;
+        // `tenant_staff_unique` is the key of a profile and serves `list_agents`;
+        // `presence_seen_until` serves the sweep for lost agents across tenants.
+        self.agents
+            .create_indexes([
+                unique(
+                    "tenant_staff_unique",
+                    doc! { "tenant_id": 1, "staff_id": 1 },
+                    None,
+                ),
+                index(
+                    "presence_seen_until",
+                    doc! { "presence": 1, "seen_until": 1 },
+                ),
+            ])
+            .await
+            .map_err(store_error)?;
+        self.events
+            .create_index(index(
+                "conversation_created",
+                doc! { "conversation_id": 1, "created_at": 1, "_id": 1 },
+            ))
             .await
             .map_err(store_error)?;
         Ok(())
@@ -382,6 +420,8 @@ impl TenantStore for MongoStore {
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        let routing = mongodb::bson::to_bson(&RoutingSettingsDoc::from(&tenant.routing))
+            .map_err(|_| StoreError::Internal("mongodb: cannot encode routing settings".into()))?;
         let result = self
             .tenants
             .update_one(
@@ -391,6 +431,7 @@ impl TenantStore for MongoStore {
                     "allowed_origins": &tenant.allowed_origins,
                     "identity_secret": &tenant.identity_secret,
                     "require_verified_identity": tenant.require_verified_identity,
+                    "routing": routing,
                 } },
             )
             .await
@@ -625,17 +666,52 @@ impl ConversationStore for MongoStore {
         Ok(page)
     }
 
-    async fn claim(
+    async fn assign_batch(
+        &self,
+        tenant_id: &str,
+        batch: &[Assignment],
+        now: Timestamp,
+    ) -> StoreResult<Vec<StoreResult<Conversation>>> {
+        self.assign_batch_impl(tenant_id, batch, now).await
+    }
+
+    async fn requeue(
         &self,
         tenant_id: &str,
         id: &str,
-        assignee_id: &str,
-        assignee_name: &str,
+        from: &str,
+        team_id: Option<&str>,
+        rank: i64,
         now: Timestamp,
     ) -> StoreResult<Conversation> {
-        // One atomic conditional update decides the race between agents (and server
-        // instances): only the first finds the conversation still unassigned.
-        let claimed = self
+        self.requeue_impl(tenant_id, id, from, team_id, rank, now)
+            .await
+    }
+
+    async fn waiting(&self, tenant_id: &str, limit: usize) -> StoreResult<Vec<Conversation>> {
+        // MongoDB reads `limit(0)` as "no limit".
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let docs: Vec<ConversationDoc> = self
+            .conversations
+            .find(doc! {
+                "tenant_id": tenant_id,
+                "status": ConversationStatus::Unassigned.as_str(),
+            })
+            .sort(doc! { "queue_rank": 1, "_id": 1 })
+            .limit(limit)
+            .await
+            .map_err(store_error)?
+            .try_collect()
+            .await
+            .map_err(store_error)?;
+        docs.into_iter().map(Conversation::try_from).collect()
+    }
+
+    async fn refuse(&self, tenant_id: &str, id: &str, staff_id: &str) -> StoreResult<Conversation> {
+        let refused = self
             .conversations
             .find_one_and_update(
                 doc! {
@@ -643,18 +719,15 @@ impl ConversationStore for MongoStore {
                     "tenant_id": tenant_id,
                     "status": ConversationStatus::Unassigned.as_str(),
                 },
-                doc! { "$set": {
-                    "status": ConversationStatus::Open.as_str(),
-                    "assignee_id": assignee_id,
-                    "assignee_name": assignee_name,
-                    "last_activity_at": now,
-                    "change_id": changes::change_id(&self.instance),
-                } },
+                doc! {
+                    "$addToSet": { "refused_by": staff_id },
+                    "$set": { "change_id": changes::change_id(&self.instance) },
+                },
             )
             .return_document(ReturnDocument::After)
             .await
             .map_err(store_error)?;
-        match claimed {
+        match refused {
             Some(doc) => Conversation::try_from(doc),
             None => match self.find_conversation(tenant_id, id).await? {
                 Some(_) => Err(StoreError::Conflict(
@@ -665,30 +738,40 @@ impl ConversationStore for MongoStore {
         }
     }
 
-    async fn close(&self, tenant_id: &str, id: &str, now: Timestamp) -> StoreResult<Conversation> {
-        let closed = ConversationStatus::Closed.as_str();
-        let updated = self
-            .conversations
-            .find_one_and_update(
-                doc! { "_id": id, "tenant_id": tenant_id, "status": { "$ne": closed } },
-                doc! { "$set": {
-                    "status": closed,
-                    "last_activity_at": now,
-                    "closed_activity_at": now,
-                    "change_id": changes::change_id(&self.instance),
-                } },
-            )
-            .return_document(ReturnDocument::After)
+    async fn add_event(&self, event: &ConversationEvent) -> StoreResult<()> {
+        self.events
+            .insert_one(EventDoc::from(event))
+            .await
+            .map_err(on_duplicate_key("event id already in use"))?;
+        Ok(())
+    }
+
+    async fn events(
+        &self,
+        tenant_id: &str,
+        conversation_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<ConversationEvent>> {
+        // MongoDB reads `limit(0)` as "no limit".
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let docs: Vec<EventDoc> = self
+            .events
+            .find(doc! { "conversation_id": conversation_id, "tenant_id": tenant_id })
+            .sort(doc! { "created_at": 1, "_id": 1 })
+            .limit(limit)
+            .await
+            .map_err(store_error)?
+            .try_collect()
             .await
             .map_err(store_error)?;
-        match updated {
-            Some(doc) => Conversation::try_from(doc),
-            // Already closed (returned unchanged) or absent.
-            None => self
-                .find_conversation(tenant_id, id)
-                .await?
-                .ok_or(StoreError::NotFound),
-        }
+        docs.into_iter().map(ConversationEvent::try_from).collect()
+    }
+
+    async fn close(&self, tenant_id: &str, id: &str, now: Timestamp) -> StoreResult<Conversation> {
+        self.close_impl(tenant_id, id, now).await
     }
 }
 

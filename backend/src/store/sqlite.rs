@@ -12,9 +12,14 @@
 //!
 //! Code map: `schema` creates and migrates the tables, `rows` converts rows to domain types,
 //! `accounts` implements tenants, staff and visitors, `conversations` and `messages` the two
-//! busy aggregates.
+//! busy aggregates, `agents` the routing profiles and their presence leases.
+//!
+//! A write that checks before it changes, or changes more than one row, runs in an immediate
+//! transaction (`immediate`): it takes SQLite's write lock before its first read, so another
+//! process sharing the file cannot change what was checked.
 
 mod accounts;
+mod agents;
 mod conversations;
 mod messages;
 mod rows;
@@ -26,7 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, ErrorCode, OpenFlags, ffi};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior, ffi};
 use tokio::sync::Mutex;
 
 use super::{StoreError, StoreHealth, StoreResult};
@@ -141,6 +146,20 @@ impl SqliteStore {
     }
 }
 
+/// Runs `f` in an immediate transaction on `conn`, committing if it returns `Ok` (one fsync) and
+/// rolling back otherwise.
+fn immediate<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_error)?;
+    let out = f(&tx)?;
+    tx.commit().map_err(db_error)?;
+    Ok(out)
+}
+
 fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -172,7 +191,7 @@ fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
 ///
 /// Unique and primary-key violations are `Conflict` naming the columns (SQLite's text holds
 /// only table and column names, never values); a foreign-key violation means a referenced
-/// record (tenant, visitor, conversation) is absent, so `NotFound`; busy, locked and I/O
+/// record (tenant, visitor, conversation, agent) is absent, so `NotFound`; busy, locked and I/O
 /// failures are `Unavailable`; everything else is `Internal`. Bound values never reach the
 /// text, so message bodies and secrets cannot leak into logs.
 pub(crate) fn db_error(err: rusqlite::Error) -> StoreError {

@@ -3,17 +3,20 @@
 //!
 //! Each case is a plain `async fn` taking `&Stores` (or, to reopen a database, a
 //! `&TestDatabase`); the `store_contract!` macro at the bottom turns each into one test per
-//! backend. A new case must be listed there.
+//! backend. A new case must be listed there. The routing cases (assignment batches, the waiting
+//! line, agents' presence) live in `store_contract_routing`, which shares the test data and the
+//! macro defined here.
 
 use std::collections::HashSet;
 
 use natter_sdk::protocol::preview;
 use natter_server::domain::{
-    AuthorKind, Conversation, ConversationStatus, Message, NewMessage, PREVIEW_CHARS, Staff,
-    StaffRole, Tenant, Timestamp, Visitor, new_id,
+    Agent, AuthorKind, Conversation, ConversationEvent, ConversationStatus, EventKind,
+    FRONT_OF_QUEUE, Message, NewMessage, PREVIEW_CHARS, RoutingPolicy, RoutingSettings, Staff,
+    StaffRole, Team, Tenant, Timestamp, Visitor, WhenUnavailable, new_id,
 };
 use natter_server::store::{
-    Appended, ConversationFilter, ListCursor, StoreError, StoreResult, Stores,
+    Appended, Assignment, ConversationFilter, ListCursor, StoreError, StoreResult, Stores,
 };
 
 use crate::stores::TestDatabase;
@@ -21,9 +24,9 @@ use crate::stores::TestDatabase;
 // ---------------------------------------------------------------------------------------------
 // Test data
 
-const CREATED: Timestamp = 1_700_000_000_000;
+pub(crate) const CREATED: Timestamp = 1_700_000_000_000;
 
-fn tenant(name: &str) -> Tenant {
+pub(crate) fn tenant(name: &str) -> Tenant {
     Tenant {
         id: new_id(),
         name: name.to_owned(),
@@ -34,11 +37,12 @@ fn tenant(name: &str) -> Tenant {
         ],
         identity_secret: format!("secret-{}", new_id()),
         require_verified_identity: false,
+        routing: RoutingSettings::default(),
         created_at: CREATED,
     }
 }
 
-fn staff(tenant: &Tenant, email: &str, created_at: Timestamp) -> Staff {
+pub(crate) fn staff(tenant: &Tenant, email: &str, created_at: Timestamp) -> Staff {
     Staff {
         id: new_id(),
         tenant_id: tenant.id.clone(),
@@ -51,7 +55,7 @@ fn staff(tenant: &Tenant, email: &str, created_at: Timestamp) -> Staff {
     }
 }
 
-fn visitor(tenant: &Tenant, external_id: Option<&str>) -> Visitor {
+pub(crate) fn visitor(tenant: &Tenant, external_id: Option<&str>) -> Visitor {
     Visitor {
         id: new_id(),
         tenant_id: tenant.id.clone(),
@@ -62,7 +66,9 @@ fn visitor(tenant: &Tenant, external_id: Option<&str>) -> Visitor {
     }
 }
 
-fn conversation(
+/// An unassigned conversation waiting in line since its creation, as `Conversation::start`
+/// makes them.
+pub(crate) fn conversation(
     visitor: &Visitor,
     contact_name: Option<&str>,
     activity: Timestamp,
@@ -81,6 +87,10 @@ fn conversation(
         last_message_preview: None,
         created_at: CREATED,
         last_activity_at: activity,
+        team_id: None,
+        queue_rank: Some(CREATED),
+        refused_by: Vec::new(),
+        first_assigned_at: None,
     }
 }
 
@@ -97,7 +107,7 @@ fn message(conversation: &Conversation, client_id: Option<&str>, text: &str) -> 
 }
 
 /// A tenant with one visitor, stored.
-async fn tenant_with_visitor(stores: &Stores, name: &str) -> (Tenant, Visitor) {
+pub(crate) async fn tenant_with_visitor(stores: &Stores, name: &str) -> (Tenant, Visitor) {
     let t = tenant(name);
     stores.tenants.create_tenant(&t).await.unwrap();
     let v = visitor(&t, None);
@@ -106,14 +116,14 @@ async fn tenant_with_visitor(stores: &Stores, name: &str) -> (Tenant, Visitor) {
 }
 
 /// A tenant, a visitor and an unassigned conversation of theirs, stored.
-async fn new_conversation(stores: &Stores) -> (Tenant, Visitor, Conversation) {
+pub(crate) async fn new_conversation(stores: &Stores) -> (Tenant, Visitor, Conversation) {
     let (t, v) = tenant_with_visitor(stores, "Acme").await;
     let c = conversation(&v, Some("Vera Visitor"), CREATED);
     stores.conversations.create_conversation(&c).await.unwrap();
     (t, v, c)
 }
 
-async fn reload(stores: &Stores, c: &Conversation) -> Conversation {
+pub(crate) async fn reload(stores: &Stores, c: &Conversation) -> Conversation {
     stores
         .conversations
         .conversation(&c.tenant_id, &c.id)
@@ -151,7 +161,7 @@ fn duplicate(outcome: &StoreResult<Appended>) -> &Message {
 }
 
 #[track_caller]
-fn assert_conflict<T: std::fmt::Debug>(result: StoreResult<T>) {
+pub(crate) fn assert_conflict<T: std::fmt::Debug>(result: StoreResult<T>) {
     assert!(
         matches!(result, Err(StoreError::Conflict(_))),
         "expected a conflict, got {result:?}"
@@ -159,11 +169,95 @@ fn assert_conflict<T: std::fmt::Debug>(result: StoreResult<T>) {
 }
 
 #[track_caller]
-fn assert_not_found<T: std::fmt::Debug>(result: StoreResult<T>) {
+pub(crate) fn assert_not_found<T: std::fmt::Debug>(result: StoreResult<T>) {
     assert!(
         matches!(result, Err(StoreError::NotFound)),
         "expected not found, got {result:?}"
     );
+}
+
+#[track_caller]
+pub(crate) fn assert_at_capacity<T: std::fmt::Debug>(result: StoreResult<T>) {
+    assert!(
+        matches!(result, Err(StoreError::AtCapacity)),
+        "expected at capacity, got {result:?}"
+    );
+}
+
+/// Routing settings unlike the defaults in every field, with one team that has its own policy
+/// and one that follows the tenant's.
+pub(crate) fn routing_with_teams() -> RoutingSettings {
+    RoutingSettings {
+        policy: RoutingPolicy::Manual,
+        when_unavailable: WhenUnavailable::Offline,
+        default_capacity: 5,
+        keep_assigned_on_agent_loss: true,
+        away_message: "Back at 9 — leave us a note ✉".to_owned(),
+        teams: vec![
+            Team {
+                id: "sales".to_owned(),
+                name: "Sales".to_owned(),
+                policy: Some(RoutingPolicy::Auto),
+            },
+            Team {
+                id: "maintenance".to_owned(),
+                name: "Maintenance & Repairs".to_owned(),
+                policy: None,
+            },
+        ],
+    }
+}
+
+/// A new agent profile for staff member `staff_id` of `tenant`, stored as given.
+pub(crate) async fn new_agent(stores: &Stores, tenant: &Tenant, staff_id: &str) -> Agent {
+    let agent = Agent::new(&tenant.id, staff_id, &format!("Agent {staff_id}"));
+    let stored = stores.agents.ensure_agent(&agent).await.unwrap();
+    assert_eq!(stored, agent, "a new profile is stored as given");
+    stored
+}
+
+/// The stored profile of `agent`.
+pub(crate) async fn reload_agent(stores: &Stores, agent: &Agent) -> Agent {
+    stores
+        .agents
+        .agent(&agent.tenant_id, &agent.staff_id)
+        .await
+        .unwrap()
+        .expect("the agent profile exists")
+}
+
+/// Hands `c` to `agent`, from nobody (`from: None`) or from the agent `from`.
+pub(crate) fn assignment(
+    c: &Conversation,
+    from: Option<&Agent>,
+    agent: &Agent,
+    capacity: u32,
+    ticket: i64,
+) -> Assignment {
+    Assignment {
+        conversation_id: c.id.clone(),
+        from: from.map(|a| a.staff_id.clone()),
+        agent_id: agent.staff_id.clone(),
+        agent_name: agent.name.clone(),
+        capacity,
+        ticket,
+    }
+}
+
+/// Runs a batch of one assignment in `tenant_id` and returns its outcome.
+pub(crate) async fn assign(
+    stores: &Stores,
+    tenant_id: &str,
+    item: Assignment,
+    now: Timestamp,
+) -> StoreResult<Conversation> {
+    let mut outcomes = stores
+        .conversations
+        .assign_batch(tenant_id, &[item], now)
+        .await
+        .expect("the batch runs");
+    assert_eq!(outcomes.len(), 1, "one outcome per item");
+    outcomes.remove(0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,6 +269,7 @@ async fn a_tenant_is_found_by_id_and_by_site_key(stores: &Stores) {
     let mut bare = tenant("Bare");
     bare.allowed_origins.clear();
     bare.require_verified_identity = true;
+    bare.routing = routing_with_teams();
     stores.tenants.create_tenant(&bare).await.unwrap();
 
     assert_eq!(
@@ -536,8 +631,13 @@ async fn updating_a_visitor_replaces_name_and_email(stores: &Stores) {
 async fn a_conversation_is_found_in_its_tenant_only(stores: &Stores) {
     let (acme, v) = tenant_with_visitor(stores, "Acme").await;
     let (globex, _) = tenant_with_visitor(stores, "Globex").await;
+    // Back in line after a transfer to a team: every routing field is set.
     let c = Conversation {
         contact_external_id: Some("user-7".to_owned()),
+        team_id: Some("sales".to_owned()),
+        queue_rank: Some(FRONT_OF_QUEUE + CREATED + 4),
+        refused_by: vec!["agent-2".to_owned(), "agent-1".to_owned()],
+        first_assigned_at: Some(CREATED + 3),
         ..conversation(&v, Some("Vera"), CREATED + 5)
     };
     stores.conversations.create_conversation(&c).await.unwrap();
@@ -662,6 +762,10 @@ async fn listing_filters_sorts_by_activity_and_pages_through_every_item_once(sto
             names[i as usize % names.len()],
             CREATED + (i * 5) % 7 * 1_000,
         );
+        if i % 5 >= 2 {
+            c.queue_rank = None;
+            c.first_assigned_at = Some(CREATED + i);
+        }
         match i % 5 {
             0 | 1 => {}
             2 => {
@@ -844,97 +948,203 @@ async fn a_contact_search_ignores_case_and_treats_wildcards_literally(stores: &S
     assert_eq!(search("").await.len(), names.len());
 }
 
-async fn claiming_an_unassigned_conversation_opens_it_for_the_claimer(stores: &Stores) {
+async fn assigning_an_unassigned_conversation_opens_it_for_the_agent(stores: &Stores) {
     let (acme, _, c) = new_conversation(stores).await;
+    let ann = new_agent(stores, &acme, "ann").await;
     let now = CREATED + 60_000;
-    let claimed = stores
-        .conversations
-        .claim(&acme.id, &c.id, "agent-1", "Agent One", now)
+    let assigned = assign(stores, &acme.id, assignment(&c, None, &ann, 3, 7), now)
         .await
         .unwrap();
     let want = Conversation {
         status: ConversationStatus::Open,
-        assignee_id: Some("agent-1".to_owned()),
-        assignee_name: Some("Agent One".to_owned()),
+        assignee_id: Some("ann".to_owned()),
+        assignee_name: Some("Agent ann".to_owned()),
         last_activity_at: now,
+        queue_rank: None,
+        first_assigned_at: Some(now),
         ..c.clone()
     };
-    assert_eq!(claimed, want);
+    assert_eq!(assigned, want);
     assert_eq!(reload(stores, &c).await, want);
+    assert_eq!(
+        reload_agent(stores, &ann).await,
+        Agent {
+            load: 1,
+            last_assigned: 7,
+            ..ann
+        }
+    );
 }
 
-async fn a_second_claim_is_a_conflict_and_keeps_the_first_assignee(stores: &Stores) {
+async fn a_second_assignment_is_a_conflict_and_changes_nothing(stores: &Stores) {
     let (acme, _, c) = new_conversation(stores).await;
-    let cs = &stores.conversations;
-    let first = cs
-        .claim(&acme.id, &c.id, "agent-1", "One", CREATED + 1)
-        .await
-        .unwrap();
+    let ann = new_agent(stores, &acme, "ann").await;
+    let bob = new_agent(stores, &acme, "bob").await;
+    let first = assign(
+        stores,
+        &acme.id,
+        assignment(&c, None, &ann, 3, 1),
+        CREATED + 1,
+    )
+    .await
+    .unwrap();
     assert_conflict(
-        cs.claim(&acme.id, &c.id, "agent-2", "Two", CREATED + 2)
-            .await,
+        assign(
+            stores,
+            &acme.id,
+            assignment(&c, None, &bob, 3, 2),
+            CREATED + 2,
+        )
+        .await,
     );
     assert_conflict(
-        cs.claim(&acme.id, &c.id, "agent-1", "One", CREATED + 3)
-            .await,
+        assign(
+            stores,
+            &acme.id,
+            assignment(&c, None, &ann, 3, 3),
+            CREATED + 3,
+        )
+        .await,
     );
     assert_eq!(reload(stores, &c).await, first);
-}
-
-async fn claiming_a_closed_conversation_is_a_conflict(stores: &Stores) {
-    let (acme, _, c) = new_conversation(stores).await;
-    let closed = stores
-        .conversations
-        .close(&acme.id, &c.id, CREATED + 1)
-        .await
-        .unwrap();
-    assert_conflict(
-        stores
-            .conversations
-            .claim(&acme.id, &c.id, "agent-1", "One", CREATED + 2)
-            .await,
+    assert_eq!(
+        reload_agent(stores, &ann).await,
+        Agent {
+            load: 1,
+            last_assigned: 1,
+            ..ann
+        }
     );
-    assert_eq!(reload(stores, &c).await, closed);
+    assert_eq!(reload_agent(stores, &bob).await, bob);
 }
 
-async fn claiming_a_missing_or_foreign_conversation_is_not_found(stores: &Stores) {
-    let (_, _, c) = new_conversation(stores).await;
-    let (globex, _) = tenant_with_visitor(stores, "Globex").await;
+async fn assigning_a_closed_conversation_is_a_conflict(stores: &Stores) {
+    let (acme, v, never_assigned) = new_conversation(stores).await;
+    let ann = new_agent(stores, &acme, "ann").await;
+    let bob = new_agent(stores, &acme, "bob").await;
+    let was_assigned = conversation(&v, None, CREATED);
     let cs = &stores.conversations;
-    assert_not_found(cs.claim(&c.tenant_id, &new_id(), "a", "A", CREATED).await);
-    assert_not_found(cs.claim(&globex.id, &c.id, "a", "A", CREATED).await);
+    cs.create_conversation(&was_assigned).await.unwrap();
+    assign(
+        stores,
+        &acme.id,
+        assignment(&was_assigned, None, &ann, 3, 1),
+        CREATED + 1,
+    )
+    .await
+    .unwrap();
+    let closed = [
+        cs.close(&acme.id, &never_assigned.id, CREATED + 2)
+            .await
+            .unwrap(),
+        cs.close(&acme.id, &was_assigned.id, CREATED + 2)
+            .await
+            .unwrap(),
+    ];
+    let ann = reload_agent(stores, &ann).await;
+
+    for (from, c) in [
+        (None, &never_assigned),
+        (None, &was_assigned),
+        (Some(&ann), &was_assigned),
+    ] {
+        assert_conflict(
+            assign(
+                stores,
+                &acme.id,
+                assignment(c, from, &bob, 3, 2),
+                CREATED + 3,
+            )
+            .await,
+        );
+    }
+    assert_eq!(reload(stores, &never_assigned).await, closed[0]);
+    assert_eq!(reload(stores, &was_assigned).await, closed[1]);
+    assert_eq!(reload_agent(stores, &ann).await, ann);
+    assert_eq!(reload_agent(stores, &bob).await, bob);
+}
+
+async fn assigning_a_missing_or_foreign_conversation_or_agent_is_not_found(stores: &Stores) {
+    let (acme, _, c) = new_conversation(stores).await;
+    let (globex, _) = tenant_with_visitor(stores, "Globex").await;
+    let ann = new_agent(stores, &acme, "ann").await;
+    let gina = new_agent(stores, &globex, "gina").await;
+    let nobody = Agent::new(&acme.id, "nobody", "No Profile");
+    let missing = Conversation {
+        id: new_id(),
+        ..c.clone()
+    };
+
+    assert_not_found(
+        assign(
+            stores,
+            &acme.id,
+            assignment(&missing, None, &ann, 3, 1),
+            CREATED,
+        )
+        .await,
+    );
+    assert_not_found(
+        assign(
+            stores,
+            &globex.id,
+            assignment(&c, None, &gina, 3, 1),
+            CREATED,
+        )
+        .await,
+    );
+    assert_not_found(
+        assign(
+            stores,
+            &acme.id,
+            assignment(&c, None, &nobody, 3, 1),
+            CREATED,
+        )
+        .await,
+    );
+    assert_not_found(assign(stores, &acme.id, assignment(&c, None, &gina, 3, 1), CREATED).await);
     assert_eq!(
         reload(stores, &c).await,
         c,
-        "a refused claim changes nothing"
+        "a refused assignment changes nothing"
+    );
+    assert_eq!(reload_agent(stores, &ann).await, ann);
+    assert_eq!(reload_agent(stores, &gina).await, gina);
+    assert_eq!(
+        stores.agents.agent(&acme.id, "nobody").await.unwrap(),
+        None,
+        "assigning creates no profile"
     );
 }
 
-async fn of_ten_concurrent_claims_exactly_one_wins(stores: &Stores) {
+async fn of_ten_concurrent_assignments_of_one_conversation_exactly_one_wins(stores: &Stores) {
     let (acme, _, c) = new_conversation(stores).await;
-    let tasks: Vec<_> = (0..10)
-        .map(|i| {
+    let mut agents = Vec::new();
+    for i in 0..10 {
+        agents.push(new_agent(stores, &acme, &format!("agent-{i}")).await);
+    }
+    let tasks: Vec<_> = agents
+        .iter()
+        .enumerate()
+        .map(|(i, agent)| {
             let stores = stores.clone();
-            let (tenant_id, id) = (acme.id.clone(), c.id.clone());
+            let item = assignment(&c, None, agent, 3, i as i64 + 1);
+            let (tenant_id, agent_id) = (acme.id.clone(), agent.staff_id.clone());
             tokio::spawn(async move {
-                let agent = format!("agent-{i}");
-                let result = stores
-                    .conversations
-                    .claim(&tenant_id, &id, &agent, &agent, CREATED + 1)
-                    .await;
-                (agent, result)
+                let result = assign(&stores, &tenant_id, item, CREATED + 1).await;
+                (agent_id, result)
             })
         })
         .collect();
     let mut winners = Vec::new();
     for task in tasks {
         match task.await.unwrap() {
-            (agent, Ok(claimed)) => {
-                assert_eq!(claimed.assignee_id.as_deref(), Some(agent.as_str()));
+            (agent, Ok(assigned)) => {
+                assert_eq!(assigned.assignee_id.as_deref(), Some(agent.as_str()));
                 winners.push(agent);
             }
             (_, Err(StoreError::Conflict(_))) => {}
-            (_, Err(other)) => panic!("a losing claim must be a conflict, got {other:?}"),
+            (_, Err(other)) => panic!("a losing assignment must be a conflict, got {other:?}"),
         }
     }
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
@@ -942,22 +1152,34 @@ async fn of_ten_concurrent_claims_exactly_one_wins(stores: &Stores) {
         reload(stores, &c).await.assignee_id,
         Some(winners[0].clone())
     );
+    for agent in &agents {
+        let load = reload_agent(stores, agent).await.load;
+        assert_eq!(load, u32::from(agent.staff_id == winners[0]), "{agent:?}");
+    }
 }
 
 async fn closing_is_idempotent_and_keeps_the_assignee(stores: &Stores) {
     let (acme, _, c) = new_conversation(stores).await;
+    let ann = new_agent(stores, &acme, "ann").await;
     let cs = &stores.conversations;
-    cs.claim(&acme.id, &c.id, "agent-1", "One", CREATED + 1)
-        .await
-        .unwrap();
+    assign(
+        stores,
+        &acme.id,
+        assignment(&c, None, &ann, 3, 1),
+        CREATED + 1,
+    )
+    .await
+    .unwrap();
     let closed = cs.close(&acme.id, &c.id, CREATED + 2).await.unwrap();
     assert_eq!(
         closed,
         Conversation {
             status: ConversationStatus::Closed,
-            assignee_id: Some("agent-1".to_owned()),
-            assignee_name: Some("One".to_owned()),
+            assignee_id: Some("ann".to_owned()),
+            assignee_name: Some("Agent ann".to_owned()),
             last_activity_at: CREATED + 2,
+            queue_rank: None,
+            first_assigned_at: Some(CREATED + 1),
             ..c.clone()
         }
     );
@@ -1469,8 +1691,19 @@ async fn ping_succeeds(stores: &Stores) {
 async fn data_survives_closing_and_reopening_the_store(db: &TestDatabase) {
     let stores = db.open().await;
     let (acme, v, c) = new_conversation(&stores).await;
+    let acme = Tenant {
+        routing: routing_with_teams(),
+        ..acme
+    };
+    stores.tenants.update_tenant(&acme).await.unwrap();
     let s = staff(&acme, "ann@acme.example", CREATED);
     stores.staff.create_staff(&s).await.unwrap();
+    new_agent(&stores, &acme, &s.id).await;
+    let ann = stores
+        .agents
+        .connect_agent(&acme.id, &s.id, "instance-1", CREATED + 30_000)
+        .await
+        .unwrap();
     let batch = [
         message(&c, Some("k1"), "one"),
         message(&c, Some("k2"), "two"),
@@ -1480,11 +1713,29 @@ async fn data_survives_closing_and_reopening_the_store(db: &TestDatabase) {
         .append_batch(&batch, CREATED + 1)
         .await
         .unwrap();
-    let claimed = stores
-        .conversations
-        .claim(&acme.id, &c.id, &s.id, &s.name, CREATED + 2)
-        .await
-        .unwrap();
+    let assigned = assign(
+        &stores,
+        &acme.id,
+        assignment(&c, None, &ann, 3, 1),
+        CREATED + 2,
+    )
+    .await
+    .unwrap();
+    let ann = reload_agent(&stores, &ann).await;
+    let event = ConversationEvent {
+        id: new_id(),
+        tenant_id: acme.id.clone(),
+        conversation_id: c.id.clone(),
+        kind: EventKind::Transferred,
+        actor_id: Some(s.id.clone()),
+        actor_name: Some(s.name.clone()),
+        to_agent_id: None,
+        to_agent_name: None,
+        to_team: Some("sales".to_owned()),
+        note: Some("Wants a quote".to_owned()),
+        created_at: CREATED + 3,
+    };
+    stores.conversations.add_event(&event).await.unwrap();
     drop(stores);
 
     let stores = db.open().await;
@@ -1505,7 +1756,16 @@ async fn data_survives_closing_and_reopening_the_store(db: &TestDatabase) {
             .unwrap(),
         Some(v)
     );
-    assert_eq!(reload(&stores, &c).await, claimed);
+    assert_eq!(reload(&stores, &c).await, assigned);
+    assert_eq!(reload_agent(&stores, &ann).await, ann);
+    assert_eq!(
+        stores
+            .conversations
+            .events(&acme.id, &c.id, 10)
+            .await
+            .unwrap(),
+        [event]
+    );
     let h = history(&stores, &c).await;
     assert_eq!(
         h,
@@ -1534,9 +1794,9 @@ async fn data_survives_closing_and_reopening_the_store(db: &TestDatabase) {
 // ---------------------------------------------------------------------------------------------
 // One test per case and backend
 
-/// Instantiates every case as a test in `mod sqlite` and in `mod mongo`. Cases under `stores`
-/// take `&Stores` on a fresh database (`sqlite_stores` / `mongo_stores`); cases under
-/// `databases` take a `&TestDatabase`, to reopen it.
+/// Instantiates every case as a test in `mod sqlite` and in `mod mongo` of the module that
+/// invokes it. Cases under `stores` take `&Stores` on a fresh database (`sqlite_stores` /
+/// `mongo_stores`); cases under `databases` take a `&TestDatabase`, to reopen it.
 macro_rules! store_contract {
     (stores: [$($case:ident),* $(,)?], databases: [$($db_case:ident),* $(,)?] $(,)?) => {
         store_contract!(
@@ -1571,6 +1831,7 @@ macro_rules! store_contract {
         }
     };
 }
+pub(crate) use store_contract;
 
 store_contract! {
     stores: [
@@ -1588,11 +1849,11 @@ store_contract! {
         a_conversation_is_found_in_its_tenant_only,
         listing_filters_sorts_by_activity_and_pages_through_every_item_once,
         a_contact_search_ignores_case_and_treats_wildcards_literally,
-        claiming_an_unassigned_conversation_opens_it_for_the_claimer,
-        a_second_claim_is_a_conflict_and_keeps_the_first_assignee,
-        claiming_a_closed_conversation_is_a_conflict,
-        claiming_a_missing_or_foreign_conversation_is_not_found,
-        of_ten_concurrent_claims_exactly_one_wins,
+        assigning_an_unassigned_conversation_opens_it_for_the_agent,
+        a_second_assignment_is_a_conflict_and_changes_nothing,
+        assigning_a_closed_conversation_is_a_conflict,
+        assigning_a_missing_or_foreign_conversation_or_agent_is_not_found,
+        of_ten_concurrent_assignments_of_one_conversation_exactly_one_wins,
         closing_is_idempotent_and_keeps_the_assignee,
         closing_a_missing_or_foreign_conversation_is_not_found,
         messages_get_gap_free_seqs_per_conversation_in_input_order,

@@ -42,7 +42,7 @@ use crate::store::{Appended, StoreError, StoreResult};
 /// Attempts of one batch's transaction before giving up with `Unavailable`. Conflicts only arise
 /// between writers touching the same conversation, and each retry backs off (randomly, up to
 /// [`MAX_BACKOFF`]), so this many means the database is pathologically contended.
-const MAX_ATTEMPTS: u32 = 25;
+pub(super) const MAX_ATTEMPTS: u32 = 25;
 
 /// Upper bound of the random pause between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_millis(100);
@@ -130,9 +130,7 @@ impl MongoStore {
                 }
             }
             attempt += 1;
-            let max_ms = u64::try_from(MAX_BACKOFF.as_millis()).unwrap_or(100);
-            let pause = rand::random_range(0..=max_ms.min(1 << attempt.min(10)));
-            tokio::time::sleep(Duration::from_millis(pause)).await;
+            tokio::time::sleep(backoff(attempt)).await;
         }
     }
 
@@ -310,8 +308,16 @@ impl MongoStore {
     }
 }
 
+/// A random pause before attempt number `attempt` (2 or more) of a transaction that conflicted:
+/// up to 2^`attempt` ms, capped at [`MAX_BACKOFF`], so that writers contending for the same
+/// documents spread out.
+pub(super) fn backoff(attempt: u32) -> Duration {
+    let max_ms = u64::try_from(MAX_BACKOFF.as_millis()).unwrap_or(100);
+    Duration::from_millis(rand::random_range(0..=max_ms.min(1 << attempt.min(10))))
+}
+
 /// Commits, retrying a commit whose outcome is unknown.
-async fn commit(session: &mut ClientSession) -> Result<(), Error> {
+pub(super) async fn commit(session: &mut ClientSession) -> Result<(), Error> {
     let mut attempt = 1;
     loop {
         match session.commit_transaction().await {

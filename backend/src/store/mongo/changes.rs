@@ -2,17 +2,20 @@
 //! *other* natter instances committed.
 //!
 //! Each [`MongoStore`] has a random instance id. It stamps every message it appends with that id
-//! (`origin`), and every conversation it creates, claims or closes with `change_id:
-//! "<instance>:<unique>"`; the unique part makes the field change on every such write, so it
-//! shows in the update event's `updatedFields` even when the same instance writes twice. The
-//! stream's `$match` then keeps:
+//! (`origin`); every conversation it creates, assigns, returns to the line, refuses or closes
+//! with `change_id: "<instance>:<unique>"`; and every agent profile whose visible state it
+//! changes (presence, load, capacity, teams, name, avatar) the same way. The unique part makes
+//! the field change on every such write, so it shows in the update event's `updatedFields` even
+//! when the same instance writes twice. The stream's `$match` then keeps:
 //! - inserted messages whose `origin` is not ours;
-//! - inserted conversations, and conversation updates that set `change_id`, whose `change_id`
-//!   is not ours. Message appends also update conversations, but never set `change_id`, so they
-//!   are not conversation changes (the message event carries them).
+//! - inserted conversations and agents, and updates of either that set `change_id`, whose
+//!   `change_id` is not ours. Message appends also update conversations, and lease refreshes
+//!   update agents, but neither sets `change_id`, so neither is reported (the message event
+//!   carries the former; the latter changes nothing staff see, and would otherwise flood the
+//!   feed with one event per agent every few seconds).
 //!
-//! Conversation updates are looked up by id when they arrive (the current state, like the
-//! driver's `updateLookup`, but only for the rare claims and closes rather than for every event).
+//! Conversation and agent updates are looked up by id when they arrive (the current state, like
+//! the driver's `updateLookup`, but only for these rarer writes rather than for every event).
 
 use futures_util::{StreamExt, TryStreamExt};
 use mongodb::bson::{self, Bson, Document, Regex, doc};
@@ -20,38 +23,42 @@ use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
 
 use super::MongoStore;
 use super::errors::store_error;
-use super::records::{CONVERSATIONS, ConversationDoc, MESSAGES, MessageDoc};
-use crate::domain::{Conversation, Message};
+use super::records::{AGENTS, AgentDoc, CONVERSATIONS, ConversationDoc, MESSAGES, MessageDoc};
+use crate::domain::{Agent, Conversation, Message};
 use crate::store::{Change, ChangeStream, StoreError, StoreResult};
 
-/// The `change_id` of a conversation write by this instance.
+/// The `change_id` of a conversation or agent write by this instance.
 pub(super) fn change_id(instance: &str) -> String {
     format!("{instance}:{}", crate::domain::new_id())
 }
 
-/// The server-side filter: other instances' messages and conversation changes.
+/// The server-side filter: other instances' messages, conversation and agent changes.
 fn pipeline(instance: &str) -> Vec<Document> {
     let not_ours = Bson::RegularExpression(Regex {
         pattern: format!("^{instance}:"),
         options: String::new(),
     });
-    vec![doc! { "$match": { "$or": [
-        {
-            "ns.coll": MESSAGES,
-            "operationType": "insert",
-            "fullDocument.origin": { "$ne": instance },
-        },
-        {
-            "ns.coll": CONVERSATIONS,
+    let mut branches = vec![doc! {
+        "ns.coll": MESSAGES,
+        "operationType": "insert",
+        "fullDocument.origin": { "$ne": instance },
+    }];
+    for collection in [CONVERSATIONS, AGENTS] {
+        branches.push(doc! {
+            "ns.coll": collection,
             "operationType": "insert",
             "fullDocument.change_id": { "$not": not_ours.clone() },
-        },
-        {
-            "ns.coll": CONVERSATIONS,
+        });
+        branches.push(doc! {
+            "ns.coll": collection,
             "operationType": "update",
-            "updateDescription.updatedFields.change_id": { "$exists": true, "$not": not_ours },
-        },
-    ] } }]
+            "updateDescription.updatedFields.change_id": {
+                "$exists": true,
+                "$not": not_ours.clone(),
+            },
+        });
+    }
+    vec![doc! { "$match": { "$or": branches } }]
 }
 
 impl MongoStore {
@@ -88,8 +95,8 @@ impl MongoStore {
                     change
                 }
             })
-            // Events that turned out to be nothing (a conversation gone by the time it was
-            // looked up) are dropped.
+            // Events that turned out to be nothing (a conversation or agent gone by the time it
+            // was looked up) are dropped.
             .try_filter_map(|change| async move { Ok(change) })
             .boxed();
         Ok(changes)
@@ -123,6 +130,24 @@ impl MongoStore {
                     .map_err(store_error)?;
                 found
                     .map(|c| Conversation::try_from(c).map(Change::Conversation))
+                    .transpose()
+            }
+            (Some(AGENTS), OperationType::Insert) => {
+                let doc = event.full_document.ok_or_else(missing_document)?;
+                let agent: AgentDoc = bson::from_document(doc).map_err(undecodable)?;
+                Ok(Some(Change::Agent(Agent::try_from(agent)?)))
+            }
+            (Some(AGENTS), OperationType::Update) => {
+                let Some(id) = event.document_key.as_ref().and_then(|k| k.get("_id")) else {
+                    return Err(missing_document());
+                };
+                let found = self
+                    .agents
+                    .find_one(doc! { "_id": id })
+                    .await
+                    .map_err(store_error)?;
+                found
+                    .map(|a| Agent::try_from(a).map(Change::Agent))
                     .transpose()
             }
             // Invalidation (the database was dropped) ends this stream; the caller resubscribes.

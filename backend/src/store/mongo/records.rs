@@ -5,8 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AuthorKind, Conversation, ConversationStatus, Message, Staff, StaffRole, Tenant, Timestamp,
-    Visitor,
+    Agent, AuthorKind, Conversation, ConversationEvent, ConversationStatus, EventKind, Lease,
+    Message, Presence, RoutingPolicy, RoutingSettings, Staff, StaffRole, Team, Tenant, Timestamp,
+    Visitor, WhenUnavailable,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -16,6 +17,8 @@ pub(super) const STAFF: &str = "staff";
 pub(super) const VISITORS: &str = "visitors";
 pub(super) const CONVERSATIONS: &str = "conversations";
 pub(super) const MESSAGES: &str = "messages";
+pub(super) const AGENTS: &str = "agents";
+pub(super) const CONVERSATION_EVENTS: &str = "conversation_events";
 
 /// Name of the unique index on `messages (conversation_id, client_id)`, which appending hints.
 pub(super) const CONVERSATION_CLIENT_ID_INDEX: &str = "conversation_client_id_unique";
@@ -41,6 +44,9 @@ pub(super) struct TenantDoc {
     pub allowed_origins: Vec<String>,
     pub identity_secret: String,
     pub require_verified_identity: bool,
+    /// Absent from tenants stored before routing existed: they get the defaults.
+    #[serde(default)]
+    pub routing: RoutingSettingsDoc,
     pub created_at: Timestamp,
 }
 
@@ -53,6 +59,7 @@ impl From<&Tenant> for TenantDoc {
             allowed_origins: t.allowed_origins.clone(),
             identity_secret: t.identity_secret.clone(),
             require_verified_identity: t.require_verified_identity,
+            routing: RoutingSettingsDoc::from(&t.routing),
             created_at: t.created_at,
         }
     }
@@ -67,9 +74,91 @@ impl From<TenantDoc> for Tenant {
             allowed_origins: d.allowed_origins,
             identity_secret: d.identity_secret,
             require_verified_identity: d.require_verified_identity,
+            routing: RoutingSettings::from(d.routing),
             created_at: d.created_at,
         }
     }
+}
+
+/// The `routing` sub-document of a tenant. Every field falls back to
+/// [`RoutingSettings::default`] when absent, so settings added later decode from older documents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub(super) struct RoutingSettingsDoc {
+    pub policy: RoutingPolicy,
+    pub when_unavailable: WhenUnavailable,
+    /// `i64` because BSON has no unsigned integers; clamped into `u32` on the way out.
+    pub default_capacity: i64,
+    pub keep_assigned_on_agent_loss: bool,
+    pub away_message: String,
+    pub teams: Vec<TeamDoc>,
+}
+
+impl Default for RoutingSettingsDoc {
+    fn default() -> Self {
+        RoutingSettingsDoc::from(&RoutingSettings::default())
+    }
+}
+
+impl From<&RoutingSettings> for RoutingSettingsDoc {
+    fn from(r: &RoutingSettings) -> Self {
+        RoutingSettingsDoc {
+            policy: r.policy,
+            when_unavailable: r.when_unavailable,
+            default_capacity: i64::from(r.default_capacity),
+            keep_assigned_on_agent_loss: r.keep_assigned_on_agent_loss,
+            away_message: r.away_message.clone(),
+            teams: r.teams.iter().map(TeamDoc::from).collect(),
+        }
+    }
+}
+
+impl From<RoutingSettingsDoc> for RoutingSettings {
+    fn from(d: RoutingSettingsDoc) -> Self {
+        RoutingSettings {
+            policy: d.policy,
+            when_unavailable: d.when_unavailable,
+            default_capacity: count_from_bson(d.default_capacity),
+            keep_assigned_on_agent_loss: d.keep_assigned_on_agent_loss,
+            away_message: d.away_message,
+            teams: d.teams.into_iter().map(Team::from).collect(),
+        }
+    }
+}
+
+/// A team in a tenant's routing settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct TeamDoc {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub policy: Option<RoutingPolicy>,
+}
+
+impl From<&Team> for TeamDoc {
+    fn from(t: &Team) -> Self {
+        TeamDoc {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            policy: t.policy,
+        }
+    }
+}
+
+impl From<TeamDoc> for Team {
+    fn from(d: TeamDoc) -> Self {
+        Team {
+            id: d.id,
+            name: d.name,
+            policy: d.policy,
+        }
+    }
+}
+
+/// A stored count (capacity) as a `u32`: negative values read as 0, huge ones as `u32::MAX`.
+/// Counts are written from `u32`s, so this only guards against hand-edited documents.
+fn count_from_bson(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
 
 /// A document of `staff`.
@@ -177,7 +266,19 @@ pub(super) struct ConversationDoc {
     /// itself; see `MongoStore::create_indexes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_activity_at: Option<Timestamp>,
-    /// Set by every create, claim and close to `"<instance>:<unique>"`, for the change feed.
+    /// The fields below came with routing; documents stored before decode with their defaults.
+    #[serde(default)]
+    pub team_id: Option<String>,
+    /// Place in the waiting line while unassigned, `null` otherwise; the sort key of the
+    /// `tenant_status_queue_rank` index.
+    #[serde(default)]
+    pub queue_rank: Option<i64>,
+    #[serde(default)]
+    pub refused_by: Vec<String>,
+    #[serde(default)]
+    pub first_assigned_at: Option<Timestamp>,
+    /// Set by every create, assignment, return to the line, refusal and close to
+    /// `"<instance>:<unique>"`, for the change feed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change_id: Option<String>,
 }
@@ -200,6 +301,10 @@ impl From<&Conversation> for ConversationDoc {
             last_activity_at: c.last_activity_at,
             closed_activity_at: (c.status == ConversationStatus::Closed)
                 .then_some(c.last_activity_at),
+            team_id: c.team_id.clone(),
+            queue_rank: c.queue_rank,
+            refused_by: c.refused_by.clone(),
+            first_assigned_at: c.first_assigned_at,
             change_id: None,
         }
     }
@@ -223,6 +328,10 @@ impl TryFrom<ConversationDoc> for Conversation {
             last_message_preview: d.last_message_preview,
             created_at: d.created_at,
             last_activity_at: d.last_activity_at,
+            team_id: d.team_id,
+            queue_rank: d.queue_rank,
+            refused_by: d.refused_by,
+            first_assigned_at: d.first_assigned_at,
         })
     }
 }
@@ -293,5 +402,223 @@ impl TryFrom<MessageDoc> for Message {
             text: d.text,
             created_at: d.created_at,
         })
+    }
+}
+
+/// A document of `agents`: one staff member's routing profile, keyed by `(tenant_id,
+/// staff_id)` with a unique index, like every other per-tenant record (a staff id names a
+/// profile only within its tenant). `_id` is generated by the server on insert; only the change
+/// feed uses it, to look up an updated profile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct AgentDoc {
+    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<mongodb::bson::oid::ObjectId>,
+    pub tenant_id: String,
+    pub staff_id: String,
+    pub name: String,
+    pub avatar_url: Option<String>,
+    pub chosen_presence: Presence,
+    pub presence: Presence,
+    pub capacity: Option<i64>,
+    pub teams: Vec<String>,
+    /// Changed only by `$inc` in the transactions that assign, return and close conversations;
+    /// see `assign`.
+    pub load: i64,
+    pub last_assigned: i64,
+    #[serde(default)]
+    pub leases: Vec<LeaseDoc>,
+    pub seen_until: Timestamp,
+    /// Set to `"<instance>:<unique>"` by every write that changes what staff see of the agent
+    /// (presence, load, profile), for the change feed; lease refreshes leave it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_id: Option<String>,
+}
+
+/// One instance's lease in an [`AgentDoc`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct LeaseDoc {
+    pub instance: String,
+    pub expires_at: Timestamp,
+}
+
+impl From<&Agent> for AgentDoc {
+    fn from(a: &Agent) -> Self {
+        AgentDoc {
+            id: None,
+            tenant_id: a.tenant_id.clone(),
+            staff_id: a.staff_id.clone(),
+            name: a.name.clone(),
+            avatar_url: a.avatar_url.clone(),
+            chosen_presence: a.chosen_presence,
+            presence: a.presence,
+            capacity: a.capacity.map(i64::from),
+            teams: a.teams.clone(),
+            load: i64::from(a.load),
+            last_assigned: a.last_assigned,
+            leases: a
+                .leases
+                .iter()
+                .map(|l| LeaseDoc {
+                    instance: l.instance.clone(),
+                    expires_at: l.expires_at,
+                })
+                .collect(),
+            seen_until: a.seen_until,
+            change_id: None,
+        }
+    }
+}
+
+impl TryFrom<AgentDoc> for Agent {
+    type Error = StoreError;
+
+    fn try_from(d: AgentDoc) -> StoreResult<Self> {
+        let load = u32::try_from(d.load)
+            .map_err(|_| StoreError::Internal("stored agent load is out of range".into()))?;
+        Ok(Agent {
+            tenant_id: d.tenant_id,
+            staff_id: d.staff_id,
+            name: d.name,
+            avatar_url: d.avatar_url,
+            chosen_presence: d.chosen_presence,
+            presence: d.presence,
+            capacity: d.capacity.map(count_from_bson),
+            teams: d.teams,
+            load,
+            last_assigned: d.last_assigned,
+            leases: d
+                .leases
+                .into_iter()
+                .map(|l| Lease {
+                    instance: l.instance,
+                    expires_at: l.expires_at,
+                })
+                .collect(),
+            seen_until: d.seen_until,
+        })
+    }
+}
+
+/// A document of `conversation_events`: a staff-only history entry. `kind` is stored by name
+/// ([`EventKind::as_str`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct EventDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub tenant_id: String,
+    pub conversation_id: String,
+    pub kind: String,
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    pub to_agent_id: Option<String>,
+    pub to_agent_name: Option<String>,
+    pub to_team: Option<String>,
+    pub note: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl From<&ConversationEvent> for EventDoc {
+    fn from(e: &ConversationEvent) -> Self {
+        EventDoc {
+            id: e.id.clone(),
+            tenant_id: e.tenant_id.clone(),
+            conversation_id: e.conversation_id.clone(),
+            kind: e.kind.as_str().to_owned(),
+            actor_id: e.actor_id.clone(),
+            actor_name: e.actor_name.clone(),
+            to_agent_id: e.to_agent_id.clone(),
+            to_agent_name: e.to_agent_name.clone(),
+            to_team: e.to_team.clone(),
+            note: e.note.clone(),
+            created_at: e.created_at,
+        }
+    }
+}
+
+impl TryFrom<EventDoc> for ConversationEvent {
+    type Error = StoreError;
+
+    fn try_from(d: EventDoc) -> StoreResult<Self> {
+        let kind = EventKind::parse(&d.kind)
+            .ok_or_else(|| StoreError::Internal("stored event kind is unknown".into()))?;
+        Ok(ConversationEvent {
+            id: d.id,
+            tenant_id: d.tenant_id,
+            conversation_id: d.conversation_id,
+            kind,
+            actor_id: d.actor_id,
+            actor_name: d.actor_name,
+            to_agent_id: d.to_agent_id,
+            to_agent_name: d.to_agent_name,
+            to_team: d.to_team,
+            note: d.note,
+            created_at: d.created_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mongodb::bson::{self, doc};
+
+    use super::*;
+
+    #[test]
+    fn a_tenant_stored_before_routing_existed_gets_the_default_settings() {
+        let stored = doc! {
+            "_id": "t1", "name": "Shop", "site_key": "sk", "allowed_origins": [],
+            "identity_secret": "s", "require_verified_identity": false, "created_at": 1_i64,
+        };
+        let tenant = Tenant::from(bson::from_document::<TenantDoc>(stored).expect("decodes"));
+        assert_eq!(tenant.routing, RoutingSettings::default());
+    }
+
+    #[test]
+    fn routing_settings_missing_a_field_keep_the_others() {
+        let stored = doc! { "policy": "manual", "teams": [{ "id": "sales", "name": "Sales" }] };
+        let routing = RoutingSettings::from(
+            bson::from_document::<RoutingSettingsDoc>(stored).expect("decodes"),
+        );
+        assert_eq!(routing.policy, RoutingPolicy::Manual);
+        assert_eq!(routing.teams[0].policy, None);
+        assert_eq!(
+            routing.default_capacity,
+            RoutingSettings::default().default_capacity
+        );
+    }
+
+    #[test]
+    fn a_conversation_stored_before_routing_existed_decodes_without_routing_fields() {
+        let stored = doc! {
+            "_id": "c1", "tenant_id": "t1", "visitor_id": "v1", "contact_name": null,
+            "contact_email": null, "contact_external_id": null, "status": "unassigned",
+            "assignee_id": null, "assignee_name": null, "last_seq": 0_i64,
+            "last_message_preview": null, "created_at": 1_i64, "last_activity_at": 1_i64,
+        };
+        let conversation = Conversation::try_from(
+            bson::from_document::<ConversationDoc>(stored).expect("decodes"),
+        )
+        .expect("converts");
+        assert_eq!(conversation.team_id, None);
+        assert_eq!(conversation.queue_rank, None);
+        assert!(conversation.refused_by.is_empty());
+        assert_eq!(conversation.first_assigned_at, None);
+    }
+
+    #[test]
+    fn an_agent_round_trips_through_its_document() {
+        let mut agent = Agent::new("t1", "s1", "Sam");
+        agent.capacity = Some(5);
+        agent.load = 2;
+        agent.leases = vec![Lease {
+            instance: "i1".into(),
+            expires_at: 9,
+        }];
+        let stored = bson::to_document(&AgentDoc::from(&agent)).expect("encodes");
+        assert_eq!(stored.get_str("staff_id"), Ok("s1"));
+        assert!(!stored.contains_key("_id"), "the server generates `_id`");
+        let decoded = Agent::try_from(bson::from_document::<AgentDoc>(stored).expect("decodes"))
+            .expect("converts");
+        assert_eq!(decoded, agent);
     }
 }

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::rows::{
-    STAFF_COLUMNS, TENANT_COLUMNS, VISITOR_COLUMNS, origins_json, role_str, staff_from_row,
-    tenant_from_row, visitor_from_row,
+    STAFF_COLUMNS, TENANT_COLUMNS, VISITOR_COLUMNS, role_str, routing_json, staff_from_row,
+    strings_json, tenant_from_row, visitor_from_row,
 };
 use super::{SqliteStore, db_error};
 use crate::domain::{Staff, Tenant, Visitor};
@@ -27,17 +27,19 @@ impl TenantStore for SqliteStore {
         self.write(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO tenants (id, name, site_key, allowed_origins, identity_secret, \
-                 require_verified_identity, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 require_verified_identity, created_at, routing) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
                     t.id,
                     t.name,
                     t.site_key,
-                    origins_json(&t.allowed_origins),
+                    strings_json(&t.allowed_origins),
                     t.identity_secret,
                     t.require_verified_identity,
                     t.created_at,
+                    routing_json(&t.routing),
                 ])
             })
             .map_err(db_error)?;
@@ -78,15 +80,16 @@ impl TenantStore for SqliteStore {
             let rows = conn
                 .prepare_cached(
                     "UPDATE tenants SET name = ?2, allowed_origins = ?3, identity_secret = ?4, \
-                     require_verified_identity = ?5 WHERE id = ?1",
+                     require_verified_identity = ?5, routing = ?6 WHERE id = ?1",
                 )
                 .and_then(|mut stmt| {
                     stmt.execute(params![
                         t.id,
                         t.name,
-                        origins_json(&t.allowed_origins),
+                        strings_json(&t.allowed_origins),
                         t.identity_secret,
                         t.require_verified_identity,
+                        routing_json(&t.routing),
                     ])
                 })
                 .map_err(db_error)?;

@@ -1,13 +1,20 @@
-//! Conversations: creation, look-up, the filtered and paginated inbox list, claim and close.
+//! Conversations: creation, look-up, the filtered and paginated inbox list, the waiting line,
+//! and the routing writes (assign, requeue, refuse, close) that move an agent's load in the same
+//! transaction as the conversation; plus the staff-only history events.
 
 use async_trait::async_trait;
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 
-use super::rows::{CONVERSATION_COLUMNS, conversation_from_row};
-use super::{SqliteStore, db_error, sql_limit};
-use crate::domain::{Conversation, Timestamp};
-use crate::store::{ConversationFilter, ConversationStore, ListCursor, StoreError, StoreResult};
+use super::agents::{agent_load, release_load, take_load};
+use super::rows::{
+    CONVERSATION_COLUMNS, EVENT_COLUMNS, conversation_from_row, event_from_row, strings_json,
+};
+use super::{SqliteStore, db_error, immediate, sql_limit};
+use crate::domain::{Conversation, ConversationEvent, ConversationStatus, Timestamp};
+use crate::store::{
+    Assignment, ConversationFilter, ConversationStore, ListCursor, StoreError, StoreResult,
+};
 
 /// The form of a contact name (or a search for one) that searches compare: Unicode lowercase.
 /// SQLite's `LIKE` and `lower()` fold ASCII only, so folding happens here, in Rust.
@@ -77,8 +84,10 @@ impl ConversationStore for SqliteStore {
             conn.prepare_cached(
                 "INSERT INTO conversations (id, tenant_id, visitor_id, contact_name, \
                  contact_name_folded, contact_email, contact_external_id, status, assignee_id, \
-                 assignee_name, last_seq, last_message_preview, created_at, last_activity_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 assignee_name, last_seq, last_message_preview, created_at, last_activity_at, \
+                 team_id, queue_rank, refused_by, first_assigned_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                 ?17, ?18)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -96,6 +105,10 @@ impl ConversationStore for SqliteStore {
                     c.last_message_preview,
                     c.created_at,
                     c.last_activity_at,
+                    c.team_id,
+                    c.queue_rank,
+                    strings_json(&c.refused_by),
+                    c.first_assigned_at,
                 ])
             })
             .map_err(db_error)?;
@@ -131,44 +144,172 @@ impl ConversationStore for SqliteStore {
         .await
     }
 
-    async fn claim(
+    async fn assign_batch(
+        &self,
+        tenant_id: &str,
+        batch: &[Assignment],
+        now: Timestamp,
+    ) -> StoreResult<Vec<StoreResult<Conversation>>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (tenant_id, batch) = (tenant_id.to_owned(), batch.to_vec());
+        self.write(move |conn| {
+            // One transaction for the batch: one fsync however many hand-overs it carries.
+            immediate(conn, |tx| {
+                let mut outcomes = Vec::with_capacity(batch.len());
+                for item in &batch {
+                    match assign_one(tx, &tenant_id, item, now) {
+                        // The database failed: nothing of the batch is kept.
+                        Err(e @ (StoreError::Unavailable(_) | StoreError::Internal(_))) => {
+                            return Err(e);
+                        }
+                        outcome => outcomes.push(outcome),
+                    }
+                }
+                Ok(outcomes)
+            })
+        })
+        .await
+    }
+
+    async fn requeue(
         &self,
         tenant_id: &str,
         id: &str,
-        assignee_id: &str,
-        assignee_name: &str,
+        from: &str,
+        team_id: Option<&str>,
+        rank: i64,
         now: Timestamp,
     ) -> StoreResult<Conversation> {
-        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        let (assignee_id, assignee_name) = (assignee_id.to_owned(), assignee_name.to_owned());
+        let (tenant_id, id, from) = (tenant_id.to_owned(), id.to_owned(), from.to_owned());
+        let team_id = team_id.map(str::to_owned);
         self.write(move |conn| {
-            // The status test in the WHERE clause is what makes a claim atomic: of several
-            // concurrent claims (from any number of processes) exactly one matches.
-            let claimed = conn
-                .prepare_cached(&format!(
-                    "UPDATE conversations SET status = 'open', assignee_id = ?3, \
-                     assignee_name = ?4, last_activity_at = ?5 \
-                     WHERE id = ?1 AND tenant_id = ?2 AND status = 'unassigned' \
-                     RETURNING {CONVERSATION_COLUMNS}"
-                ))
+            immediate(conn, |tx| {
+                let c = find(tx, &tenant_id, &id)?.ok_or(StoreError::NotFound)?;
+                if !held_by(&c, &from) {
+                    return Err(not_held(&c));
+                }
+                let requeued = tx
+                    .prepare_cached(&format!(
+                        "UPDATE conversations SET status = 'unassigned', assignee_id = NULL, \
+                         assignee_name = NULL, team_id = ?3, queue_rank = ?4, refused_by = '[]', \
+                         last_activity_at = ?5 WHERE id = ?1 AND tenant_id = ?2 \
+                         RETURNING {CONVERSATION_COLUMNS}"
+                    ))
+                    .and_then(|mut stmt| {
+                        stmt.query_row(
+                            params![id, tenant_id, team_id, rank, now],
+                            conversation_from_row,
+                        )
+                    })
+                    .map_err(db_error)?;
+                release_load(tx, &tenant_id, &from)?;
+                Ok(requeued)
+            })
+        })
+        .await
+    }
+
+    async fn waiting(&self, tenant_id: &str, limit: usize) -> StoreResult<Vec<Conversation>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let tenant_id = tenant_id.to_owned();
+        self.read(move |conn| {
+            // Served by the partial index `conversations_waiting`, in index order.
+            conn.prepare_cached(&format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM conversations \
+                 WHERE tenant_id = ?1 AND status = 'unassigned' \
+                 ORDER BY queue_rank, id LIMIT ?2"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_map(params![tenant_id, sql_limit(limit)], conversation_from_row)?
+                    .collect()
+            })
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn refuse(&self, tenant_id: &str, id: &str, staff_id: &str) -> StoreResult<Conversation> {
+        let (tenant_id, id, staff_id) = (tenant_id.to_owned(), id.to_owned(), staff_id.to_owned());
+        self.write(move |conn| {
+            immediate(conn, |tx| {
+                let mut c = find(tx, &tenant_id, &id)?.ok_or(StoreError::NotFound)?;
+                if c.status != ConversationStatus::Unassigned {
+                    return Err(not_waiting(&c));
+                }
+                if c.refused_by.contains(&staff_id) {
+                    return Ok(c);
+                }
+                c.refused_by.push(staff_id);
+                tx.prepare_cached(
+                    "UPDATE conversations SET refused_by = ?3 WHERE id = ?1 AND tenant_id = ?2",
+                )
                 .and_then(|mut stmt| {
-                    stmt.query_row(
-                        params![id, tenant_id, assignee_id, assignee_name, now],
-                        conversation_from_row,
-                    )
-                    .optional()
+                    stmt.execute(params![id, tenant_id, strings_json(&c.refused_by)])
                 })
                 .map_err(db_error)?;
-            match claimed {
-                Some(conversation) => Ok(conversation),
-                None => match find(conn, &tenant_id, &id)? {
-                    Some(c) => Err(StoreError::Conflict(format!(
-                        "the conversation is {}, not unassigned",
-                        c.status.as_str()
-                    ))),
-                    None => Err(StoreError::NotFound),
-                },
-            }
+                Ok(c)
+            })
+        })
+        .await
+    }
+
+    async fn add_event(&self, event: &ConversationEvent) -> StoreResult<()> {
+        let e = event.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO conversation_events (id, tenant_id, conversation_id, kind, \
+                 actor_id, actor_name, to_agent_id, to_agent_name, to_team, note, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    e.id,
+                    e.tenant_id,
+                    e.conversation_id,
+                    e.kind.as_str(),
+                    e.actor_id,
+                    e.actor_name,
+                    e.to_agent_id,
+                    e.to_agent_name,
+                    e.to_team,
+                    e.note,
+                    e.created_at,
+                ])
+            })
+            .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn events(
+        &self,
+        tenant_id: &str,
+        conversation_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<ConversationEvent>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (tenant_id, conversation_id) = (tenant_id.to_owned(), conversation_id.to_owned());
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM conversation_events \
+                 WHERE conversation_id = ?1 AND tenant_id = ?2 \
+                 ORDER BY created_at, id LIMIT ?3"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_map(
+                    params![conversation_id, tenant_id, sql_limit(limit)],
+                    event_from_row,
+                )?
+                .collect()
+            })
+            .map_err(db_error)
         })
         .await
     }
@@ -176,32 +317,113 @@ impl ConversationStore for SqliteStore {
     async fn close(&self, tenant_id: &str, id: &str, now: Timestamp) -> StoreResult<Conversation> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
         self.write(move |conn| {
-            let closed = conn
-                .prepare_cached(&format!(
-                    "UPDATE conversations SET status = 'closed', last_activity_at = ?3 \
-                     WHERE id = ?1 AND tenant_id = ?2 AND status <> 'closed' \
-                     RETURNING {CONVERSATION_COLUMNS}"
-                ))
-                .and_then(|mut stmt| {
-                    stmt.query_row(params![id, tenant_id, now], conversation_from_row)
-                        .optional()
-                })
-                .map_err(db_error)?;
-            match closed {
-                Some(conversation) => Ok(conversation),
-                // Already closed (returned unchanged) or absent.
-                None => find(conn, &tenant_id, &id)?.ok_or(StoreError::NotFound),
-            }
+            immediate(conn, |tx| {
+                let c = find(tx, &tenant_id, &id)?.ok_or(StoreError::NotFound)?;
+                if c.status == ConversationStatus::Closed {
+                    return Ok(c);
+                }
+                // The assignee stays on the closed conversation, for the record.
+                let closed = tx
+                    .prepare_cached(&format!(
+                        "UPDATE conversations SET status = 'closed', queue_rank = NULL, \
+                         last_activity_at = ?3 WHERE id = ?1 AND tenant_id = ?2 \
+                         RETURNING {CONVERSATION_COLUMNS}"
+                    ))
+                    .and_then(|mut stmt| {
+                        stmt.query_row(params![id, tenant_id, now], conversation_from_row)
+                    })
+                    .map_err(db_error)?;
+                if c.status == ConversationStatus::Open
+                    && let Some(assignee) = &c.assignee_id
+                {
+                    release_load(tx, &tenant_id, assignee)?;
+                }
+                Ok(closed)
+            })
         })
         .await
     }
+}
+
+/// Whether `c` is open and assigned to `agent`: the state a transfer or requeue starts from.
+fn held_by(c: &Conversation, agent: &str) -> bool {
+    c.status == ConversationStatus::Open && c.assignee_id.as_deref() == Some(agent)
+}
+
+/// `Conflict` for `c`, which is not waiting for an agent.
+fn not_waiting(c: &Conversation) -> StoreError {
+    let state = match c.status {
+        ConversationStatus::Open => "already assigned",
+        other => other.as_str(),
+    };
+    StoreError::Conflict(format!("the conversation is {state}, not waiting"))
+}
+
+/// `Conflict` for `c`, which is not held by the agent an operation names.
+fn not_held(c: &Conversation) -> StoreError {
+    let state = match c.status {
+        ConversationStatus::Open => "assigned to another agent",
+        other => other.as_str(),
+    };
+    StoreError::Conflict(format!(
+        "the conversation is {state}, not held by the agent"
+    ))
+}
+
+/// Applies one [`Assignment`] inside the batch's transaction; see
+/// [`ConversationStore::assign_batch`].
+///
+/// Every check runs before the first write, so an item that fails leaves nothing behind; the
+/// immediate transaction holds the write lock throughout, so no other writer (in this process
+/// or another) can change what was checked. Later items see earlier items' writes.
+fn assign_one(
+    tx: &Transaction<'_>,
+    tenant_id: &str,
+    item: &Assignment,
+    now: Timestamp,
+) -> StoreResult<Conversation> {
+    let c = find(tx, tenant_id, &item.conversation_id)?.ok_or(StoreError::NotFound)?;
+    match &item.from {
+        None if c.status != ConversationStatus::Unassigned => return Err(not_waiting(&c)),
+        Some(from) if !held_by(&c, from) => return Err(not_held(&c)),
+        _ => {}
+    }
+    let load = agent_load(tx, tenant_id, &item.agent_id)?.ok_or(StoreError::NotFound)?;
+    if load >= item.capacity {
+        return Err(StoreError::AtCapacity);
+    }
+    let assigned = tx
+        .prepare_cached(&format!(
+            "UPDATE conversations SET status = 'open', assignee_id = ?3, assignee_name = ?4, \
+             queue_rank = NULL, first_assigned_at = coalesce(first_assigned_at, ?5), \
+             last_activity_at = ?5 WHERE id = ?1 AND tenant_id = ?2 \
+             RETURNING {CONVERSATION_COLUMNS}"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    item.conversation_id,
+                    tenant_id,
+                    item.agent_id,
+                    item.agent_name,
+                    now
+                ],
+                conversation_from_row,
+            )
+        })
+        .map_err(db_error)?;
+    take_load(tx, tenant_id, &item.agent_id, item.ticket)?;
+    if let Some(from) = &item.from {
+        release_load(tx, tenant_id, from)?;
+    }
+    Ok(assigned)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::fixtures::conversation;
-    use crate::domain::{ConversationStatus, Tenant, Visitor};
+    use crate::domain::{RoutingSettings, Tenant, Visitor};
     use crate::store::{TenantStore, VisitorStore};
 
     async fn store_with_names(names: &[&str]) -> (SqliteStore, tempfile::TempDir) {
@@ -214,6 +436,7 @@ mod tests {
             allowed_origins: vec![],
             identity_secret: "s".into(),
             require_verified_identity: false,
+            routing: RoutingSettings::default(),
             created_at: 1,
         };
         store.create_tenant(&tenant).await.unwrap();

@@ -245,7 +245,7 @@ impl MessageStore for SqliteStore {
 mod tests {
 
     use super::*;
-    use crate::domain::{AuthorKind, Conversation, Tenant, Visitor};
+    use crate::domain::{AuthorKind, Conversation, RoutingSettings, Tenant, Visitor};
     use crate::store::{ConversationStore, TenantStore, VisitorStore};
 
     async fn store_with_conversations(n: usize) -> (SqliteStore, tempfile::TempDir) {
@@ -259,6 +259,7 @@ mod tests {
                 allowed_origins: vec![],
                 identity_secret: "s".into(),
                 require_verified_identity: false,
+                routing: RoutingSettings::default(),
                 created_at: 1,
             })
             .await

@@ -1,11 +1,18 @@
 //! Conversions between SQLite rows and domain types. Each `*_COLUMNS` list and its `*_from_row`
 //! function go together: change both or neither.
+//!
+//! Nested values (allowed origins, routing settings, team lists, refusals, leases) are stored as
+//! JSON text through private `Stored*` structs, so the stored spelling is pinned here and not by
+//! the domain or wire types.
 
 use rusqlite::Row;
 use rusqlite::types::Type;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AuthorKind, Conversation, ConversationStatus, Message, Staff, StaffRole, Tenant, Visitor,
+    Agent, AuthorKind, Conversation, ConversationEvent, ConversationStatus, EventKind, Lease,
+    Message, Presence, RoutingPolicy, RoutingSettings, Staff, StaffRole, Team, Tenant, Visitor,
+    WhenUnavailable,
 };
 
 /// A stored text that is not one of the values natter writes.
@@ -61,26 +68,119 @@ fn parse_status(column: usize, s: &str) -> rusqlite::Result<ConversationStatus> 
     ConversationStatus::parse(s).ok_or_else(|| corrupt(column, "conversation status"))
 }
 
-/// The JSON text stored for a tenant's allowed origins.
-pub(super) fn origins_json(origins: &[String]) -> String {
+fn parse_presence(column: usize, s: &str) -> rusqlite::Result<Presence> {
+    Presence::parse(s).ok_or_else(|| corrupt(column, "presence"))
+}
+
+/// The JSON text stored for a list of strings (allowed origins, teams, refusals).
+pub(super) fn strings_json(strings: &[String]) -> String {
     // Serializing a slice of strings cannot fail.
-    serde_json::to_string(origins).unwrap_or_else(|_| "[]".to_owned())
+    serde_json::to_string(strings).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Decodes a JSON list of strings from `column`.
+fn strings_from_json(
+    row: &Row<'_>,
+    column: usize,
+    what: &'static str,
+) -> rusqlite::Result<Vec<String>> {
+    serde_json::from_str(text(row, column)?).map_err(|_| corrupt(column, what))
+}
+
+/// `tenants.routing`: [`RoutingSettings`] as stored. Every field may be missing: rows from before
+/// routing hold `{}`, and a field added later reads as its default in older rows. Enums are
+/// stored by their `as_str` names.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct StoredRouting {
+    policy: Option<String>,
+    when_unavailable: Option<String>,
+    default_capacity: Option<u32>,
+    keep_assigned_on_agent_loss: Option<bool>,
+    away_message: Option<String>,
+    teams: Vec<StoredTeam>,
+}
+
+/// One [`Team`] inside [`StoredRouting`].
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredTeam {
+    id: String,
+    name: String,
+    #[serde(default)]
+    policy: Option<String>,
+}
+
+/// The JSON text stored for a tenant's routing settings.
+pub(super) fn routing_json(routing: &RoutingSettings) -> String {
+    let stored = StoredRouting {
+        policy: Some(routing.policy.as_str().to_owned()),
+        when_unavailable: Some(routing.when_unavailable.as_str().to_owned()),
+        default_capacity: Some(routing.default_capacity),
+        keep_assigned_on_agent_loss: Some(routing.keep_assigned_on_agent_loss),
+        away_message: Some(routing.away_message.clone()),
+        teams: routing
+            .teams
+            .iter()
+            .map(|t| StoredTeam {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                policy: t.policy.map(|p| p.as_str().to_owned()),
+            })
+            .collect(),
+    };
+    // Serializing strings, numbers and booleans cannot fail.
+    serde_json::to_string(&stored).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Decodes `tenants.routing` from `column`, filling what is missing with the defaults.
+fn routing_from_json(row: &Row<'_>, column: usize) -> rusqlite::Result<RoutingSettings> {
+    let stored: StoredRouting = serde_json::from_str(text(row, column)?)
+        .map_err(|_| corrupt(column, "routing settings JSON"))?;
+    let policy =
+        |name: &str| RoutingPolicy::parse(name).ok_or_else(|| corrupt(column, "routing policy"));
+    let defaults = RoutingSettings::default();
+    Ok(RoutingSettings {
+        policy: match stored.policy.as_deref() {
+            Some(name) => policy(name)?,
+            None => defaults.policy,
+        },
+        when_unavailable: match stored.when_unavailable.as_deref() {
+            Some(name) => WhenUnavailable::parse(name)
+                .ok_or_else(|| corrupt(column, "when-unavailable policy"))?,
+            None => defaults.when_unavailable,
+        },
+        default_capacity: stored.default_capacity.unwrap_or(defaults.default_capacity),
+        keep_assigned_on_agent_loss: stored
+            .keep_assigned_on_agent_loss
+            .unwrap_or(defaults.keep_assigned_on_agent_loss),
+        away_message: stored.away_message.unwrap_or(defaults.away_message),
+        teams: stored
+            .teams
+            .into_iter()
+            .map(|t| {
+                Ok(Team {
+                    policy: t.policy.as_deref().map(policy).transpose()?,
+                    id: t.id,
+                    name: t.name,
+                })
+            })
+            .collect::<rusqlite::Result<_>>()?,
+    })
 }
 
 pub(super) const TENANT_COLUMNS: &str = "id, name, site_key, allowed_origins, identity_secret, \
-     require_verified_identity, created_at";
+     require_verified_identity, created_at, routing";
 
 pub(super) fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<Tenant> {
-    let origins: String = row.get(3)?;
     Ok(Tenant {
         id: row.get(0)?,
         name: row.get(1)?,
         site_key: row.get(2)?,
-        allowed_origins: serde_json::from_str(&origins)
-            .map_err(|_| corrupt(3, "allowed origins JSON"))?,
+        allowed_origins: strings_from_json(row, 3, "allowed origins JSON")?,
         identity_secret: row.get(4)?,
         require_verified_identity: row.get(5)?,
         created_at: row.get(6)?,
+        routing: routing_from_json(row, 7)?,
     })
 }
 
@@ -115,7 +215,8 @@ pub(super) fn visitor_from_row(row: &Row<'_>) -> rusqlite::Result<Visitor> {
 
 pub(super) const CONVERSATION_COLUMNS: &str = "id, tenant_id, visitor_id, contact_name, \
      contact_email, contact_external_id, status, assignee_id, assignee_name, last_seq, \
-     last_message_preview, created_at, last_activity_at";
+     last_message_preview, created_at, last_activity_at, team_id, queue_rank, refused_by, \
+     first_assigned_at";
 
 pub(super) fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
@@ -132,6 +233,10 @@ pub(super) fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversat
         last_message_preview: row.get(10)?,
         created_at: row.get(11)?,
         last_activity_at: row.get(12)?,
+        team_id: row.get(13)?,
+        queue_rank: row.get(14)?,
+        refused_by: strings_from_json(row, 15, "refusals JSON")?,
+        first_assigned_at: row.get(16)?,
     })
 }
 
@@ -151,4 +256,124 @@ pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         text: row.get(8)?,
         created_at: row.get(9)?,
     })
+}
+
+/// The agent columns, the last one being the agent's leases as a JSON array of
+/// `[instance, expires_at]` pairs, gathered by a correlated subquery so one statement (one
+/// snapshot) reads a whole [`Agent`]. Select them `FROM agents`, unaliased: the subquery refers
+/// to the outer row by the table name.
+pub(super) const AGENT_COLUMNS: &str = "tenant_id, staff_id, name, avatar_url, chosen_presence, \
+     presence, capacity, teams, load, last_assigned, seen_until, \
+     (SELECT json_group_array(json_array(instance, expires_at) ORDER BY instance) \
+      FROM agent_leases l WHERE l.tenant_id = agents.tenant_id AND l.staff_id = agents.staff_id)";
+
+pub(super) fn agent_from_row(row: &Row<'_>) -> rusqlite::Result<Agent> {
+    let leases: Vec<(String, i64)> =
+        serde_json::from_str(text(row, 11)?).map_err(|_| corrupt(11, "leases JSON"))?;
+    Ok(Agent {
+        tenant_id: row.get(0)?,
+        staff_id: row.get(1)?,
+        name: row.get(2)?,
+        avatar_url: row.get(3)?,
+        chosen_presence: parse_presence(4, text(row, 4)?)?,
+        presence: parse_presence(5, text(row, 5)?)?,
+        capacity: row.get(6)?,
+        teams: strings_from_json(row, 7, "teams JSON")?,
+        load: row.get(8)?,
+        last_assigned: row.get(9)?,
+        seen_until: row.get(10)?,
+        leases: leases
+            .into_iter()
+            .map(|(instance, expires_at)| Lease {
+                instance,
+                expires_at,
+            })
+            .collect(),
+    })
+}
+
+pub(super) const EVENT_COLUMNS: &str = "id, tenant_id, conversation_id, kind, actor_id, \
+     actor_name, to_agent_id, to_agent_name, to_team, note, created_at";
+
+pub(super) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<ConversationEvent> {
+    Ok(ConversationEvent {
+        id: row.get(0)?,
+        tenant_id: row.get(1)?,
+        conversation_id: row.get(2)?,
+        kind: EventKind::parse(text(row, 3)?).ok_or_else(|| corrupt(3, "event kind"))?,
+        actor_id: row.get(4)?,
+        actor_name: row.get(5)?,
+        to_agent_id: row.get(6)?,
+        to_agent_name: row.get(7)?,
+        to_team: row.get(8)?,
+        note: row.get(9)?,
+        created_at: row.get(10)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::*;
+
+    /// Decodes `json` as a stored `tenants.routing` value.
+    fn decode(json: &str) -> rusqlite::Result<RoutingSettings> {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.query_row("SELECT ?1", [json], |row| routing_from_json(row, 0))
+    }
+
+    #[test]
+    fn routing_settings_with_teams_round_trip() {
+        let routing = RoutingSettings {
+            policy: RoutingPolicy::Manual,
+            when_unavailable: WhenUnavailable::Offline,
+            default_capacity: 7,
+            keep_assigned_on_agent_loss: true,
+            away_message: "Back at 9 — \"promise\"".into(),
+            teams: vec![
+                Team {
+                    id: "sales".into(),
+                    name: "Sales".into(),
+                    policy: Some(RoutingPolicy::Auto),
+                },
+                Team {
+                    id: "support".into(),
+                    name: "Support".into(),
+                    policy: None,
+                },
+            ],
+        };
+        assert_eq!(decode(&routing_json(&routing)).unwrap(), routing);
+    }
+
+    #[test]
+    fn missing_routing_fields_read_as_the_defaults() {
+        assert_eq!(decode("{}").unwrap(), RoutingSettings::default());
+        assert_eq!(
+            decode(r#"{"policy": "manual"}"#).unwrap(),
+            RoutingSettings {
+                policy: RoutingPolicy::Manual,
+                ..RoutingSettings::default()
+            }
+        );
+    }
+
+    #[test]
+    fn an_unknown_routing_policy_is_corrupt() {
+        for json in [
+            r#"{"policy": "random"}"#,
+            r#"{"teams": [{"id": "a", "name": "A", "policy": "random"}]}"#,
+            r#"{"when_unavailable": "later"}"#,
+            "not json",
+        ] {
+            assert!(
+                matches!(
+                    decode(json),
+                    Err(rusqlite::Error::FromSqlConversionFailure(0, _, _))
+                ),
+                "{json}"
+            );
+        }
+    }
 }

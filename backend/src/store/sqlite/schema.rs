@@ -97,8 +97,84 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id
     ON messages (conversation_id, client_id) WHERE client_id IS NOT NULL;
 "#;
 
+/// Version 2: routing (issue 3).
+///
+/// - `tenants.routing`: the routing settings and teams as one JSON object (see
+///   `rows::StoredRouting`). Every field is optional when read, so rows written before this
+///   step (`'{}'`) read as the defaults and a later field needs no migration.
+/// - `conversations`: the team asked for, the place in the waiting line, who refused it (a JSON
+///   array of staff ids) and when an agent first took it. Conversations already waiting get
+///   their arrival time as rank, as `Conversation::start` would have given them.
+///   `conversations_waiting` serves `waiting` (the line, in order) and holds only waiting
+///   conversations, so it stays small however long the history grows.
+/// - `agents`: one routing profile per staff member, teams as a JSON array. No foreign keys to
+///   `tenants` or `staff`: the profile is created from an account the caller has just read,
+///   accounts are never deleted, and the MongoDB store has no such check either.
+///   `agents_lost` holds only agents not effectively offline, ordered by `seen_until`: exactly
+///   the rows the lost-agent sweep scans.
+/// - `agent_leases`: one row per instance holding a connection of an agent. A child table
+///   rather than a JSON array on the profile because each lease is created, refreshed and
+///   dropped by one keyed statement, and `disconnect_agent` needs `MAX(expires_at)` of the
+///   others, which SQL computes without a read-modify-write of a document.
+/// - `conversation_events`: the staff-only history, read per conversation in time order through
+///   `conversation_events_by_conversation`. `kind` has no `CHECK`, unlike the statuses: new
+///   kinds will come, and widening a `CHECK` in SQLite means rebuilding the table; the reader
+///   refuses kinds it does not know instead.
+const V2: &str = r#"
+ALTER TABLE tenants ADD COLUMN routing TEXT NOT NULL DEFAULT '{}'; -- JSON object
+
+ALTER TABLE conversations ADD COLUMN team_id TEXT;
+ALTER TABLE conversations ADD COLUMN queue_rank INTEGER;
+ALTER TABLE conversations ADD COLUMN refused_by TEXT NOT NULL DEFAULT '[]'; -- JSON array
+ALTER TABLE conversations ADD COLUMN first_assigned_at INTEGER;
+UPDATE conversations SET queue_rank = created_at WHERE status = 'unassigned';
+CREATE INDEX IF NOT EXISTS conversations_waiting
+    ON conversations (tenant_id, queue_rank, id) WHERE status = 'unassigned';
+
+CREATE TABLE IF NOT EXISTS agents (
+    tenant_id TEXT NOT NULL,
+    staff_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    avatar_url TEXT,
+    chosen_presence TEXT NOT NULL CHECK (chosen_presence IN ('online', 'away', 'offline')),
+    presence TEXT NOT NULL CHECK (presence IN ('online', 'away', 'offline')),
+    capacity INTEGER CHECK (capacity >= 0),
+    teams TEXT NOT NULL, -- JSON array of team ids
+    load INTEGER NOT NULL CHECK (load >= 0),
+    last_assigned INTEGER NOT NULL,
+    seen_until INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, staff_id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS agents_lost ON agents (seen_until) WHERE presence <> 'offline';
+
+CREATE TABLE IF NOT EXISTS agent_leases (
+    tenant_id TEXT NOT NULL,
+    staff_id TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, staff_id, instance),
+    FOREIGN KEY (tenant_id, staff_id) REFERENCES agents (tenant_id, staff_id)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS conversation_events (
+    id TEXT PRIMARY KEY NOT NULL,
+    tenant_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    kind TEXT NOT NULL,
+    actor_id TEXT,
+    actor_name TEXT,
+    to_agent_id TEXT,
+    to_agent_name TEXT,
+    to_team TEXT,
+    note TEXT,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS conversation_events_by_conversation
+    ON conversation_events (conversation_id, created_at, id);
+"#;
+
 /// Step `i` brings a database from version `i` to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -133,6 +209,10 @@ pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::RoutingSettings;
+    use crate::store::sqlite::rows::{
+        CONVERSATION_COLUMNS, TENANT_COLUMNS, conversation_from_row, tenant_from_row,
+    };
 
     #[test]
     fn migrating_twice_is_harmless_and_sets_the_version() {
@@ -180,10 +260,88 @@ mod tests {
             assert!(plan.contains(index), "{filter}: {plan}");
             assert!(!plan.contains("TEMP B-TREE"), "{filter} sorts: {plan}");
         }
+        // The routing reads: the waiting line, the history of a conversation, the lost agents.
+        for (sql, index) in [
+            (
+                "SELECT id FROM conversations WHERE tenant_id = 't' AND status = 'unassigned' \
+                 ORDER BY queue_rank, id LIMIT 10",
+                "conversations_waiting",
+            ),
+            (
+                "SELECT id FROM conversation_events WHERE conversation_id = 'c' \
+                 AND tenant_id = 't' ORDER BY created_at, id LIMIT 10",
+                "conversation_events_by_conversation",
+            ),
+            (
+                "SELECT staff_id FROM agents WHERE presence <> 'offline' AND seen_until <= 5 \
+                 ORDER BY seen_until LIMIT 10",
+                "agents_lost",
+            ),
+        ] {
+            let plan = plan(sql);
+            assert!(plan.contains(index), "{sql}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{sql} sorts: {plan}");
+        }
         let plan = plan(
             "SELECT seq FROM messages WHERE conversation_id = 'c' AND seq > 3 ORDER BY seq LIMIT 5",
         );
         assert!(plan.contains("(conversation_id=? AND seq>?)"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[test]
+    fn rows_from_version_1_read_as_routing_defaults_and_keep_their_place_in_line() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tenants VALUES ('t', 'T', 'sk', '[]', 's', 0, 1);
+             INSERT INTO visitors (id, tenant_id, created_at) VALUES ('v', 't', 1);
+             INSERT INTO conversations (id, tenant_id, visitor_id, status, assignee_id, \
+                 last_seq, created_at, last_activity_at)
+             VALUES ('waiting', 't', 'v', 'unassigned', NULL, 0, 5, 9),
+                    ('open', 't', 'v', 'open', 'a', 0, 6, 9);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+
+        let tenant = conn
+            .query_row(
+                &format!("SELECT {TENANT_COLUMNS} FROM tenants"),
+                [],
+                tenant_from_row,
+            )
+            .unwrap();
+        assert_eq!(tenant.routing, RoutingSettings::default());
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM conversations ORDER BY id"
+            ))
+            .unwrap();
+        let conversations = stmt
+            .query_map([], conversation_from_row)
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let fields: Vec<_> = conversations
+            .iter()
+            .map(|c| {
+                (
+                    c.id.as_str(),
+                    c.queue_rank,
+                    c.team_id.as_deref(),
+                    c.refused_by.len(),
+                    c.first_assigned_at,
+                )
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("open", None, None, 0, None),
+                ("waiting", Some(5), None, 0, None)
+            ],
+            "a waiting conversation ranks by its arrival"
+        );
     }
 }
