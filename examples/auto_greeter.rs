@@ -1,5 +1,6 @@
-//! A tiny bot agent built on the natter Rust SDK: it signs in as a staff member, claims every
-//! conversation that starts waiting, greets the visitor, and echoes what they write.
+//! A tiny bot agent built on the natter Rust SDK: it signs in as a staff member (its socket makes
+//! it an online agent), greets the visitor of every conversation routing assigns to it (and
+//! claims waiting ones itself when the tenant routes manually), and echoes what they write.
 //!
 //! Run natter with the demo tenant (`cargo xtask run`), then in another terminal:
 //!
@@ -41,20 +42,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         login.principal.name.unwrap_or(me.clone())
     );
 
+    let mut greeted = std::collections::HashSet::new();
     while let Some(event) = events.recv().await {
         match event {
+            // Manual routing: waiting requests are offered to everyone; take them.
             ClientEvent::Conversation(c) if c.status == ConversationStatus::Unassigned => {
-                let claimed = http
-                    .post(format!("{base}/v1/conversations/{}/claim", c.id))
+                http.post(format!("{base}/v1/conversations/{}/claim", c.id))
                     .bearer_auth(&login.access_token)
                     .send()
                     .await?;
-                if claimed.status().is_success() {
-                    client.follow(&c.id, 0).await?;
-                    client
-                        .send_message(&c.id, "Hello! I'm a bot; a human will join shortly.")
-                        .await?;
-                }
+            }
+            // Assigned to us, by routing or by our own claim: say hello once.
+            ClientEvent::Conversation(c)
+                if c.status == ConversationStatus::Open
+                    && c.assignee.as_ref().is_some_and(|a| a.id == me)
+                    && greeted.insert(c.id.clone()) =>
+            {
+                client.follow(&c.id, 0).await?;
+                client
+                    .send_message(&c.id, "Hello! I'm a bot; a human will join shortly.")
+                    .await?;
             }
             ClientEvent::Message(m) if m.author.kind == AuthorKind::Visitor => {
                 client

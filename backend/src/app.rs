@@ -65,16 +65,27 @@ impl AppState {
             },
         );
         let (following_tx, following) = watch::channel(stores.changes.is_none());
+        let mut relay = None;
         if let Some(feed) = stores.changes.clone() {
+            relay = Some((feed, following_tx));
+        }
+        let routing = crate::routing::Routing::spawn(
+            stores.clone(),
+            hub.clone(),
+            Duration::from_secs(config.presence_grace_secs),
+            shutdown.clone(),
+        );
+        let chat = Chat::new(stores.clone(), writer, hub.clone(), routing.clone());
+        if let Some((feed, following_tx)) = relay {
             tokio::spawn(crate::chat::relay::run(
                 feed,
                 stores.clone(),
-                hub.clone(),
+                hub,
+                routing,
                 shutdown.clone(),
                 following_tx,
             ));
         }
-        let chat = Chat::new(stores.clone(), writer, hub);
         let message_limits = Arc::new(http::limits::MessageLimiter::new(config.rate_limits));
         AppState {
             config: Arc::new(config),

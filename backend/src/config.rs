@@ -143,6 +143,16 @@ pub struct Config {
     )]
     pub ws_idle_timeout_secs: u64,
 
+    /// After an agent's last connection drops, how long before they count as offline (and
+    /// their conversations return to the line, unless the tenant keeps them assigned).
+    #[arg(
+        long,
+        env = "NATTER_PRESENCE_GRACE_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub presence_grace_secs: u64,
+
     /// Per-IP and per-token rate limits. Turn off only for load benchmarks.
     #[arg(long, env = "NATTER_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub rate_limits: bool,

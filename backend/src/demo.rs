@@ -3,7 +3,8 @@
 
 use crate::auth::password::hash_password;
 use crate::domain::{
-    AuthorKind, Conversation, NewMessage, Staff, StaffRole, Tenant, Visitor, new_id, now_ms,
+    AuthorKind, Conversation, NewMessage, RoutingSettings, Staff, StaffRole, Tenant, Visitor,
+    new_id, now_ms,
 };
 use crate::store::Stores;
 
@@ -36,6 +37,7 @@ pub async fn seed(stores: &Stores) -> anyhow::Result<bool> {
         ],
         identity_secret: IDENTITY_SECRET.into(),
         require_verified_identity: false,
+        routing: RoutingSettings::default(),
         created_at: now,
     };
     stores.tenants.create_tenant(&tenant).await?;

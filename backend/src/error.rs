@@ -47,6 +47,13 @@ pub enum AppError {
     /// 409: the conversation is closed.
     #[error("the conversation is closed")]
     ConversationClosed,
+    /// 409: no advisor is available and the tenant refuses requests then; the visitor may leave
+    /// a message instead.
+    #[error("no advisor is available right now; you can leave a message instead")]
+    NoAgentAvailable,
+    /// 409: the agent already has as many open conversations as their capacity allows.
+    #[error("at capacity: close a conversation or raise your capacity first")]
+    AtCapacity,
     /// 429: rate limited.
     #[error("too many requests")]
     RateLimited,
@@ -73,6 +80,8 @@ impl AppError {
             AppError::NotFound => ErrorCode::NotFound,
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::ConversationClosed => ErrorCode::ConversationClosed,
+            AppError::NoAgentAvailable => ErrorCode::NoAgentAvailable,
+            AppError::AtCapacity => ErrorCode::AtCapacity,
             AppError::RateLimited => ErrorCode::RateLimited,
             AppError::Unavailable(_) => ErrorCode::Unavailable,
             AppError::Internal(_) => ErrorCode::Internal,
@@ -88,7 +97,10 @@ impl AppError {
             AppError::Unauthenticated(_) | AppError::IdentityRequired => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::OriginNotAllowed => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) | AppError::ConversationClosed => StatusCode::CONFLICT,
+            AppError::Conflict(_)
+            | AppError::ConversationClosed
+            | AppError::NoAgentAvailable
+            | AppError::AtCapacity => StatusCode::CONFLICT,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -131,6 +143,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict(what) => AppError::Conflict(what),
             StoreError::ConversationClosed => AppError::ConversationClosed,
+            StoreError::AtCapacity => AppError::AtCapacity,
             StoreError::Unavailable(cause) => AppError::Unavailable(cause),
             StoreError::Internal(cause) => AppError::Internal(cause),
         }

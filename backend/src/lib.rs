@@ -6,8 +6,9 @@
 //! start the real application in-process.
 //!
 //! Layers, outermost first: `http` / `ws` (transport, wire types) → `chat` (application
-//! operations, fan-out, group commit) → `domain` (records, permissions; no I/O) and `auth` →
-//! `store` (one trait per aggregate, two implementations).
+//! operations, fan-out, group commit) and `routing` (conversations to agents, presence) →
+//! `domain` (records, permissions; no I/O) and `auth` → `store` (one trait per aggregate, two
+//! implementations).
 
 pub mod app;
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod routing;
 pub mod store;
 pub mod telemetry;
 pub mod wire;

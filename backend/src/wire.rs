@@ -4,7 +4,9 @@
 
 use natter_sdk::{api, protocol};
 
-use crate::domain::{Conversation, Message, Staff, Tenant};
+use crate::domain::{
+    Agent, Conversation, ConversationEvent, Message, RoutingSettings, Staff, Tenant,
+};
 
 /// A stored message as sent to clients.
 pub fn message(m: &Message) -> protocol::Message {
@@ -42,6 +44,30 @@ pub fn conversation(c: &Conversation) -> protocol::ConversationSummary {
         last_message_preview: c.last_message_preview.clone(),
         created_at: c.created_at,
         last_activity_at: c.last_activity_at,
+        team: c.team_id.clone(),
+    }
+}
+
+/// An agent as visitors see them.
+pub fn agent_card(a: &Agent) -> protocol::AgentCard {
+    protocol::AgentCard {
+        id: a.staff_id.clone(),
+        name: a.name.clone(),
+        avatar_url: a.avatar_url.clone(),
+    }
+}
+
+/// An agent's routing status as staff see it.
+pub fn agent_status(a: &Agent, settings: &RoutingSettings) -> protocol::AgentStatus {
+    protocol::AgentStatus {
+        id: a.staff_id.clone(),
+        name: a.name.clone(),
+        avatar_url: a.avatar_url.clone(),
+        presence: a.presence,
+        chosen_presence: a.chosen_presence,
+        load: a.load,
+        capacity: a.effective_capacity(settings),
+        teams: a.teams.clone(),
     }
 }
 
@@ -79,5 +105,44 @@ pub fn message_frame(m: &Message) -> protocol::ServerFrame {
 pub fn conversation_frame(c: &Conversation) -> protocol::ServerFrame {
     protocol::ServerFrame::Conversation {
         conversation: conversation(c),
+    }
+}
+
+/// A staff-only history event.
+pub fn event(e: &ConversationEvent) -> api::ConversationEventInfo {
+    let staff_ref = |id: &Option<String>, name: &Option<String>| {
+        id.as_ref().map(|id| protocol::StaffRef {
+            id: id.clone(),
+            name: name.clone().unwrap_or_default(),
+        })
+    };
+    api::ConversationEventInfo {
+        id: e.id.clone(),
+        kind: e.kind.as_str().to_owned(),
+        actor: staff_ref(&e.actor_id, &e.actor_name),
+        to_agent: staff_ref(&e.to_agent_id, &e.to_agent_name),
+        to_team: e.to_team.clone(),
+        note: e.note.clone(),
+        created_at: e.created_at,
+    }
+}
+
+/// Routing settings as owners and admins edit them.
+pub fn routing_settings(r: &RoutingSettings) -> api::RoutingSettingsBody {
+    api::RoutingSettingsBody {
+        policy: r.policy,
+        when_unavailable: r.when_unavailable,
+        default_capacity: r.default_capacity,
+        keep_assigned_on_agent_loss: r.keep_assigned_on_agent_loss,
+        away_message: r.away_message.clone(),
+        teams: r
+            .teams
+            .iter()
+            .map(|t| api::TeamInfo {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                policy: t.policy,
+            })
+            .collect(),
     }
 }

@@ -5,8 +5,12 @@
 //! A socket whose queue is full is not waited for: it is told to close (it is lagging), and its
 //! client resumes from its last `seq` when it reconnects, so a slow phone never slows the others.
 //!
-//! Who receives what is decided by the pure functions [`staff_follows_messages`] and friends,
-//! unit-tested below.
+//! Who receives what is decided by the pure functions [`staff_follows_messages`] and
+//! [`staff_sees_change`], unit-tested below. Waiting conversations of pools with the `auto`
+//! routing policy are not shown to every agent (routing hands them out; agents see the queue
+//! length instead), so a burst of arrivals does not fan out to every agent of a large tenant;
+//! pools with the `manual` policy show their pending list to everyone. The routing service
+//! tells the hub which pools are automatic ([`Hub::set_auto_pools`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +42,8 @@ struct Connection {
 struct StaffConnection {
     connection: Connection,
     staff_id: String,
+    /// Owners and admins supervise: they see every conversation change of the tenant.
+    supervisor: bool,
     /// Conversations this socket asked to follow (by syncing them).
     following: HashSet<String>,
 }
@@ -47,6 +53,10 @@ struct TenantConnections {
     visitors: HashMap<String, HashMap<ConnectionId, Connection>>,
     staff: HashMap<ConnectionId, StaffConnection>,
 }
+
+/// The routing pools (a team id, or `None` for the tenant-wide pool) whose waiting
+/// conversations are handed out automatically.
+pub type AutoPools = HashSet<Option<String>>;
 
 /// Who a registered socket is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +74,8 @@ pub enum Member {
         tenant_id: String,
         /// Staff member.
         staff_id: String,
+        /// An owner or admin.
+        supervisor: bool,
     },
 }
 
@@ -71,6 +83,9 @@ pub enum Member {
 #[derive(Default)]
 pub struct Hub {
     tenants: RwLock<HashMap<String, TenantConnections>>,
+    /// Per tenant, the pools with automatic routing (absent: none, so every waiting
+    /// conversation is shown to all staff).
+    auto_pools: RwLock<HashMap<String, AutoPools>>,
     next_id: AtomicU64,
 }
 
@@ -92,17 +107,35 @@ impl Drop for Registration {
     }
 }
 
-/// Whether a staff member's socket receives the messages of `conversation`: all staff follow
-/// unassigned conversations (someone must pick them up), the assignee follows theirs, and any
-/// socket follows what it explicitly synced.
+/// Whether a staff member's socket receives the messages of `conversation`: the assignee
+/// follows theirs, any socket follows what it explicitly synced, and everyone follows a waiting
+/// conversation that is on the public pending list (`waiting_public`: its pool routes
+/// manually, so someone must pick it up).
 pub fn staff_follows_messages(
     conversation: &Conversation,
     staff_id: &str,
     explicitly_following: bool,
+    waiting_public: bool,
 ) -> bool {
     explicitly_following
-        || conversation.status == ConversationStatus::Unassigned
+        || (conversation.status == ConversationStatus::Unassigned && waiting_public)
         || conversation.assignee_id.as_deref() == Some(staff_id)
+}
+
+/// Whether a staff member's socket is told that `conversation` changed (created, assigned,
+/// transferred, closed): supervisors see every change, `previous_assignee` learns that it left
+/// them, and everyone else sees what they follow the messages of.
+pub fn staff_sees_change(
+    conversation: &Conversation,
+    staff_id: &str,
+    supervisor: bool,
+    explicitly_following: bool,
+    waiting_public: bool,
+    previous_assignee: Option<&str>,
+) -> bool {
+    supervisor
+        || previous_assignee == Some(staff_id)
+        || staff_follows_messages(conversation, staff_id, explicitly_following, waiting_public)
 }
 
 impl Hub {
@@ -138,12 +171,14 @@ impl Hub {
                 Member::Staff {
                     tenant_id,
                     staff_id,
+                    supervisor,
                 } => {
                     tenants.entry(tenant_id.clone()).or_default().staff.insert(
                         id,
                         StaffConnection {
                             connection,
                             staff_id: staff_id.clone(),
+                            supervisor: *supervisor,
                             following: HashSet::new(),
                         },
                     );
@@ -197,14 +232,29 @@ impl Hub {
         }
     }
 
+    /// Records which of a tenant's pools route automatically (see the module docs).
+    pub fn set_auto_pools(&self, tenant_id: &str, pools: AutoPools) {
+        let mut all = self.auto_pools.write().unwrap_or_else(|e| e.into_inner());
+        all.insert(tenant_id.to_owned(), pools);
+    }
+
+    /// Whether a waiting `conversation` is on its tenant's public pending list.
+    fn waiting_public(&self, conversation: &Conversation) -> bool {
+        let all = self.auto_pools.read().unwrap_or_else(|e| e.into_inner());
+        all.get(&conversation.tenant_id)
+            .is_none_or(|auto| !auto.contains(&conversation.team_id))
+    }
+
     /// Sends a new message of `conversation` to the visitor's sockets and the staff sockets that
     /// follow it.
     pub fn publish_message(&self, conversation: &Conversation, frame: &ServerFrame) {
+        let public = self.waiting_public(conversation);
         self.publish(conversation, frame, None, |staff| {
             staff_follows_messages(
                 conversation,
                 &staff.staff_id,
                 staff.following.contains(&conversation.id),
+                public,
             )
         });
     }
@@ -216,19 +266,133 @@ impl Hub {
         frame: &ServerFrame,
         from: ConnectionId,
     ) {
+        let public = self.waiting_public(conversation);
         self.publish(conversation, frame, Some(from), |staff| {
             staff_follows_messages(
                 conversation,
                 &staff.staff_id,
                 staff.following.contains(&conversation.id),
+                public,
             )
         });
     }
 
-    /// Sends a conversation change (created, claimed, closed) to its visitor and to every staff
-    /// socket of the tenant, so inboxes stay current.
-    pub fn publish_conversation(&self, conversation: &Conversation, frame: &ServerFrame) {
-        self.publish(conversation, frame, None, |_| true);
+    /// Sends a conversation change (created, assigned, transferred, closed) to its visitor and
+    /// to the staff sockets that see it ([`staff_sees_change`]); `previous_assignee` is the
+    /// agent it just left, if any.
+    pub fn publish_conversation(
+        &self,
+        conversation: &Conversation,
+        frame: &ServerFrame,
+        previous_assignee: Option<&str>,
+    ) {
+        let public = self.waiting_public(conversation);
+        self.publish(conversation, frame, None, |staff| {
+            staff_sees_change(
+                conversation,
+                &staff.staff_id,
+                staff.supervisor,
+                staff.following.contains(&conversation.id),
+                public,
+                previous_assignee,
+            )
+        });
+    }
+
+    /// Sends `frame` to the staff sockets that see changes of `conversation` (as
+    /// [`Hub::publish_conversation`]), not to its visitor: for what only staff may read.
+    pub fn publish_change_to_staff(
+        &self,
+        conversation: &Conversation,
+        frame: &ServerFrame,
+        previous_assignee: Option<&str>,
+    ) {
+        let public = self.waiting_public(conversation);
+        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        let Some(tenant) = tenants.get(&conversation.tenant_id) else {
+            return;
+        };
+        let mut encoded: Option<Outbound> = None;
+        for staff in tenant.staff.values() {
+            if staff_sees_change(
+                conversation,
+                &staff.staff_id,
+                staff.supervisor,
+                staff.following.contains(&conversation.id),
+                public,
+                previous_assignee,
+            ) {
+                let frame = encoded.get_or_insert_with(|| Arc::from(frame.to_json()));
+                deliver(&staff.connection, frame);
+            }
+        }
+    }
+
+    /// Sends `frame` to every socket of the visitor.
+    pub fn publish_to_visitor(&self, tenant_id: &str, visitor_id: &str, frame: &ServerFrame) {
+        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        let Some(sockets) = tenants
+            .get(tenant_id)
+            .and_then(|t| t.visitors.get(visitor_id))
+        else {
+            return;
+        };
+        let encoded: Outbound = Arc::from(frame.to_json());
+        for connection in sockets.values() {
+            deliver(connection, &encoded);
+        }
+    }
+
+    /// Sends `frame` to every staff socket of the tenant whose staff id passes `to`.
+    pub fn publish_to_staff(
+        &self,
+        tenant_id: &str,
+        frame: &ServerFrame,
+        to: impl Fn(&str) -> bool,
+    ) {
+        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        let Some(tenant) = tenants.get(tenant_id) else {
+            return;
+        };
+        let mut encoded: Option<Outbound> = None;
+        for staff in tenant.staff.values() {
+            if to(&staff.staff_id) {
+                let frame = encoded.get_or_insert_with(|| Arc::from(frame.to_json()));
+                deliver(&staff.connection, frame);
+            }
+        }
+    }
+
+    /// Sends `frame` to one socket.
+    pub fn publish_to_socket(&self, tenant_id: &str, id: ConnectionId, frame: &ServerFrame) {
+        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        let Some(tenant) = tenants.get(tenant_id) else {
+            return;
+        };
+        let encoded: Outbound = Arc::from(frame.to_json());
+        if let Some(staff) = tenant.staff.get(&id) {
+            deliver(&staff.connection, &encoded);
+        } else if let Some(connection) = tenant.visitors.values().find_map(|s| s.get(&id)) {
+            deliver(connection, &encoded);
+        }
+    }
+
+    /// Whether the visitor has a socket on this instance.
+    pub fn has_visitor(&self, tenant_id: &str, visitor_id: &str) -> bool {
+        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        tenants
+            .get(tenant_id)
+            .is_some_and(|t| t.visitors.contains_key(visitor_id))
+    }
+
+    /// Tenants with at least one staff socket on this instance.
+    pub fn tenants_with_staff(&self) -> Vec<String> {
+        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        tenants
+            .iter()
+            .filter(|(_, t)| !t.staff.is_empty())
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// Tells every socket of this instance to reconnect (graceful shutdown).
@@ -301,17 +465,32 @@ mod tests {
     use crate::domain::fixtures::conversation;
 
     #[test]
-    fn every_agent_follows_an_unassigned_conversation() {
+    fn every_agent_follows_a_conversation_on_the_public_pending_list() {
         let c = conversation(ConversationStatus::Unassigned, None);
-        assert!(staff_follows_messages(&c, "anyone", false));
+        assert!(staff_follows_messages(&c, "anyone", false, true));
+    }
+
+    #[test]
+    fn agents_do_not_follow_conversations_waiting_for_automatic_routing() {
+        let c = conversation(ConversationStatus::Unassigned, None);
+        assert!(!staff_follows_messages(&c, "anyone", false, false));
+        assert!(staff_sees_change(&c, "boss", true, false, false, None));
     }
 
     #[test]
     fn only_the_assignee_follows_a_claimed_conversation_unless_others_opened_it() {
         let c = conversation(ConversationStatus::Open, Some("a1"));
-        assert!(staff_follows_messages(&c, "a1", false));
-        assert!(!staff_follows_messages(&c, "a2", false));
-        assert!(staff_follows_messages(&c, "a2", true));
+        assert!(staff_follows_messages(&c, "a1", false, true));
+        assert!(!staff_follows_messages(&c, "a2", false, true));
+        assert!(staff_follows_messages(&c, "a2", true, true));
+    }
+
+    #[test]
+    fn the_previous_assignee_and_supervisors_see_a_transfer() {
+        let c = conversation(ConversationStatus::Open, Some("a2"));
+        assert!(staff_sees_change(&c, "a1", false, false, true, Some("a1")));
+        assert!(staff_sees_change(&c, "owner", true, false, true, None));
+        assert!(!staff_sees_change(&c, "a3", false, false, true, Some("a1")));
     }
 
     #[tokio::test]
@@ -327,6 +506,7 @@ mod tests {
             hub.register(Member::Staff {
                 tenant_id: "t1".into(),
                 staff_id: id.into(),
+                supervisor: false,
             })
         };
         let mut tab1 = visitor(&hub);

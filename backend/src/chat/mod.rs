@@ -1,7 +1,8 @@
 //! The chat application layer: starting, reading, posting to, claiming and closing
 //! conversations. Each operation checks `domain::permissions`, calls the stores, and publishes
-//! what changed to the [`hub::Hub`]. HTTP handlers and WebSocket sessions both call in here, so
-//! the two paths behave the same.
+//! what changed to the [`hub::Hub`]; who gets a conversation is `crate::routing`'s business,
+//! which this layer informs (a start, a close) and delegates to (a claim is an accept). HTTP
+//! handlers and WebSocket sessions both call in here, so the two paths behave the same.
 //!
 //! **Architecture Invariant**: a message is published (fanned out) only after
 //! its batch is stored, i.e. after it is durable; the writer lane publishes it, in `seq` order.
@@ -18,6 +19,7 @@ use crate::auth::{Caller, StaffCaller, VisitorCaller};
 use crate::domain::permissions;
 use crate::domain::{AuthorKind, Conversation, ConversationStatus, Message, NewMessage, now_ms};
 use crate::error::{AppError, AppResult};
+use crate::routing::Routing;
 use crate::store::{Appended, ConversationFilter, Stores};
 use crate::wire;
 
@@ -49,15 +51,18 @@ pub struct Chat {
     stores: Stores,
     writer: MessageWriter,
     hub: Arc<Hub>,
+    routing: Routing,
 }
 
 impl Chat {
-    /// A service over `stores`, writing through `writer` and publishing to `hub`.
-    pub fn new(stores: Stores, writer: MessageWriter, hub: Arc<Hub>) -> Self {
+    /// A service over `stores`, writing through `writer`, publishing to `hub` and routing
+    /// conversations with `routing`.
+    pub fn new(stores: Stores, writer: MessageWriter, hub: Arc<Hub>, routing: Routing) -> Self {
         Chat {
             stores,
             writer,
             hub,
+            routing,
         }
     }
 
@@ -66,11 +71,20 @@ impl Chat {
         &self.hub
     }
 
-    /// Returns the visitor's current (not closed) conversation, or starts one. Idempotent, so
-    /// a widget retrying over a flaky network never opens two.
+    /// The routing service.
+    pub fn routing(&self) -> &Routing {
+        &self.routing
+    }
+
+    /// Returns the visitor's current (not closed) conversation, or starts one for `team` (a
+    /// team id of the tenant, or `None` for anyone). Idempotent, so a widget retrying over a
+    /// flaky network never opens two. Under the `reject` policy a new request is refused with
+    /// `NoAgentAvailable` while nobody is available, unless the visitor leaves a message.
     pub async fn start_conversation(
         &self,
         visitor: &VisitorCaller,
+        team: Option<&str>,
+        leave_message: bool,
     ) -> AppResult<(Conversation, bool)> {
         let filter = ConversationFilter {
             visitor_id: Some(visitor.visitor_id.clone()),
@@ -87,20 +101,32 @@ impl Chat {
         {
             return Ok((current, false));
         }
+        let tenant = self
+            .stores
+            .tenants
+            .tenant_by_id(&visitor.tenant_id)
+            .await?
+            .ok_or(AppError::Unauthenticated("unknown site"))?;
+        self.routing.admit(&tenant, team, leave_message).await?;
         let profile = self
             .stores
             .visitors
             .visitor_by_id(&visitor.tenant_id, &visitor.visitor_id)
             .await?
             .ok_or(AppError::Unauthenticated("unknown visitor"))?;
-        let conversation = Conversation::start(&profile, now_ms());
+        let mut conversation = Conversation::start(&profile, now_ms());
+        conversation.team_id = team.map(str::to_owned);
         self.stores
             .conversations
             .create_conversation(&conversation)
             .await?;
         metrics::counter!("natter_conversations_started_total").increment(1);
-        self.hub
-            .publish_conversation(&conversation, &wire::conversation_frame(&conversation));
+        self.hub.publish_conversation(
+            &conversation,
+            &wire::conversation_frame(&conversation),
+            None,
+        );
+        self.routing.started(&conversation).await;
         Ok((conversation, true))
     }
 
@@ -167,26 +193,12 @@ impl Chat {
         Ok(PendingPost { stored, author_id })
     }
 
-    /// Claims an unassigned conversation for `staff`; exactly one of several concurrent claims
-    /// wins, the others get `Conflict`.
+    /// Claims (accepts) a waiting conversation for `staff`; exactly one of several concurrent
+    /// claims wins, the others get `Conflict`. Capacity and refusals apply (see
+    /// [`Routing::accept`]).
     pub async fn claim(&self, staff: &StaffCaller, id: &str) -> AppResult<Conversation> {
-        let caller = Caller::Staff(staff.clone());
-        let conversation = self.conversation(&caller, id).await?;
-        permissions::can_claim(&caller, &conversation)?;
-        let claimed = self
-            .stores
-            .conversations
-            .claim(&staff.tenant_id, id, &staff.staff_id, &staff.name, now_ms())
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict(_) => {
-                    AppError::Conflict("the conversation is not waiting to be claimed".into())
-                }
-                other => other.into(),
-            })?;
+        let claimed = self.routing.accept(staff, id).await?;
         metrics::counter!("natter_conversations_claimed_total").increment(1);
-        self.hub
-            .publish_conversation(&claimed, &wire::conversation_frame(&claimed));
         Ok(claimed)
     }
 
@@ -202,8 +214,12 @@ impl Chat {
             .conversations
             .close(caller.tenant_id(), id, now_ms())
             .await?;
-        self.hub
-            .publish_conversation(&closed, &wire::conversation_frame(&closed));
+        self.hub.publish_conversation(
+            &closed,
+            &wire::conversation_frame(&closed),
+            conversation.assignee_id.as_deref(),
+        );
+        self.routing.closed(&conversation).await;
         Ok(closed)
     }
 }

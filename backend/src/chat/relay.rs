@@ -2,8 +2,9 @@
 //! instances on the same database) and publishes them to this instance's sockets, so a visitor
 //! connected to one instance and an agent connected to another still talk live.
 //!
-//! Local changes are published directly by `crate::chat` right after they are stored; the feed
-//! carries only the other instances' changes, so nothing is published twice.
+//! Local changes are published directly by `crate::chat` and `crate::routing` right after they
+//! are stored; the feed carries only the other instances' changes, so nothing is published
+//! twice. Conversation and agent changes also wake this instance's routing dispatcher.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::chat::hub::Hub;
 use crate::domain::Conversation;
+use crate::routing::Routing;
 use crate::store::{Change, ChangeFeed, Stores};
 use crate::wire;
 
@@ -27,6 +29,7 @@ pub async fn run(
     feed: Arc<dyn ChangeFeed>,
     stores: Stores,
     hub: Arc<Hub>,
+    routing: Routing,
     mut stop: tokio::sync::watch::Receiver<bool>,
     following: tokio::sync::watch::Sender<bool>,
 ) {
@@ -56,12 +59,17 @@ pub async fn run(
             };
             match change {
                 Some(Ok(Change::Conversation(conversation))) => {
+                    // The previous assignee is not known here; they still hold the conversation
+                    // in their list until their next sync shows it moved.
                     hub.publish_conversation(
                         &conversation,
                         &wire::conversation_frame(&conversation),
+                        None,
                     );
+                    routing.remote_conversation(&conversation).await;
                     conversations.insert(conversation.id.clone(), (conversation, Instant::now()));
                 }
+                Some(Ok(Change::Agent(agent))) => routing.remote_agent(&agent).await,
                 Some(Ok(Change::Message(message))) => {
                     let cached = conversations
                         .get(&message.conversation_id)

@@ -1,5 +1,6 @@
-//! Conversations and their messages over REST: list, start, read, page history, post, claim,
-//! close. The WebSocket gateway offers the live equivalents of posting and reading.
+//! Conversations and their messages over REST: list, start, read, page history, post, claim
+//! (accept), refuse, transfer, close, and the staff-only history. The WebSocket gateway offers
+//! the live equivalents of posting and reading.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,7 +9,8 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use natter_sdk::api::{
-    ConversationPage, ErrorBody, MessagePage, SendMessageRequest, StartConversationRequest,
+    ConversationEventInfo, ConversationPage, ErrorBody, EventList, MessagePage, SendMessageRequest,
+    StartConversationRequest, TransferRequest,
 };
 use natter_sdk::protocol::{ConversationStatus, ConversationSummary, Message};
 use serde::Deserialize;
@@ -38,6 +40,10 @@ pub fn router() -> Router<AppState> {
             get(list_messages).post(post_message),
         )
         .route("/v1/conversations/{id}/claim", post(claim))
+        .route("/v1/conversations/{id}/accept", post(claim))
+        .route("/v1/conversations/{id}/refuse", post(refuse))
+        .route("/v1/conversations/{id}/transfer", post(transfer))
+        .route("/v1/conversations/{id}/events", get(list_events))
         .route("/v1/conversations/{id}/close", post(close))
 }
 
@@ -152,7 +158,9 @@ pub async fn list_conversations(
 #[utoipa::path(post, path = "/v1/conversations", tag = "conversations", security(("bearer" = [])),
     request_body = StartConversationRequest,
     responses((status = 201, body = ConversationSummary), (status = 200, body = ConversationSummary),
-              (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+              (status = 401, body = ErrorBody),
+              (status = 409, description = "`no_agent_available` under the reject policy", body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(tenant_id = %visitor.tenant_id))]
 pub async fn start_conversation(
     State(state): State<AppState>,
@@ -165,7 +173,15 @@ pub async fn start_conversation(
         natter_sdk::protocol::validate_text(&first.text)?;
         state.message_limits.check(&visitor.visitor_id)?;
     }
-    let (mut conversation, created) = state.chat.start_conversation(&visitor).await?;
+    let team = request
+        .team
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let (mut conversation, created) = state
+        .chat
+        .start_conversation(&visitor, team, request.leave_message)
+        .await?;
     if let Some(first) = request.message {
         let caller = Caller::Visitor(visitor);
         state
@@ -293,6 +309,8 @@ pub async fn post_message(
 
 /// Claims an unassigned conversation; of concurrent claims exactly one wins (the others get
 /// 409). Staff.
+/// Claims (accepts) a waiting conversation; the first accept wins. Staff; also served at
+/// `/accept`. Refused with 409 `at_capacity` when the caller is full, `conflict` when taken.
 #[utoipa::path(post, path = "/v1/conversations/{id}/claim", tag = "conversations",
     security(("bearer" = [])), params(("id" = String, Path, description = "conversation id")),
     responses((status = 200, body = ConversationSummary), (status = 404, body = ErrorBody),
@@ -305,6 +323,79 @@ pub async fn claim(
 ) -> AppResult<Json<ConversationSummary>> {
     let claimed = state.chat.claim(&staff, &id).await?;
     Ok(Json(wire::conversation(&claimed)))
+}
+
+/// Refuses a conversation: a waiting one is never offered to the caller again; one assigned to
+/// the caller returns to the front of the line for someone else. Staff.
+#[utoipa::path(post, path = "/v1/conversations/{id}/refuse", tag = "routing",
+    security(("bearer" = [])), params(("id" = String, Path, description = "conversation id")),
+    responses((status = 200, body = ConversationSummary), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+#[tracing::instrument(skip_all, fields(conversation_id = %id))]
+pub async fn refuse(
+    State(state): State<AppState>,
+    StaffAuth(staff): StaffAuth,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Json<ConversationSummary>> {
+    let refused = state.chat.routing().refuse(&staff, &id).await?;
+    Ok(Json(wire::conversation(&refused)))
+}
+
+/// Hands an open conversation to an agent, a team or back to the line, with an optional
+/// internal note. Its assignee or an owner/admin; any staff member may take it over themselves.
+#[utoipa::path(post, path = "/v1/conversations/{id}/transfer", tag = "routing",
+    security(("bearer" = [])), params(("id" = String, Path, description = "conversation id")),
+    request_body = TransferRequest,
+    responses((status = 200, body = ConversationSummary), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+#[tracing::instrument(skip_all, fields(conversation_id = %id))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    StaffAuth(staff): StaffAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<TransferRequest>,
+) -> AppResult<Json<ConversationSummary>> {
+    use crate::routing::TransferTo;
+    let to = match (request.to_agent, request.to_team, request.to_queue) {
+        (Some(agent), None, false) => TransferTo::Agent(agent),
+        (None, Some(team), false) => TransferTo::Team(team),
+        (None, None, true) => TransferTo::Queue,
+        _ => {
+            return Err(AppError::Invalid(
+                "give exactly one of to_agent, to_team and to_queue".into(),
+            ));
+        }
+    };
+    let moved = state
+        .chat
+        .routing()
+        .transfer(&staff, &id, to, request.note)
+        .await?;
+    Ok(Json(wire::conversation(&moved)))
+}
+
+/// The staff-only history of a conversation (transfers with their notes, returns to the
+/// line). Staff of the tenant.
+#[utoipa::path(get, path = "/v1/conversations/{id}/events", tag = "routing",
+    security(("bearer" = [])), params(("id" = String, Path, description = "conversation id")),
+    responses((status = 200, body = EventList), (status = 404, body = ErrorBody)))]
+pub async fn list_events(
+    State(state): State<AppState>,
+    StaffAuth(staff): StaffAuth,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Json<EventList>> {
+    let events = state
+        .chat
+        .routing()
+        .events(&Caller::Staff(staff), &id)
+        .await?;
+    Ok(Json(EventList {
+        items: events
+            .iter()
+            .map(wire::event)
+            .collect::<Vec<ConversationEventInfo>>(),
+    }))
 }
 
 /// Closes a conversation. Its visitor, its assignee, or an owner/admin.

@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod extract;
 pub mod limits;
 pub mod ops;
+pub mod routing;
 pub mod staff;
 pub mod tenant;
 pub mod visitor;
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sign_in)
         .merge(staff::router())
         .merge(tenant::router())
+        .merge(routing::router())
         .merge(visitor_session.layer(visitor_cors.clone()))
         .merge(conversations.layer(visitor_cors))
         .merge(websocket)

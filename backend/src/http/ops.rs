@@ -109,7 +109,12 @@ impl utoipa::Modify for BearerAuth {
         crate::http::conversations::list_conversations, crate::http::conversations::start_conversation,
         crate::http::conversations::get_conversation, crate::http::conversations::list_messages,
         crate::http::conversations::post_message, crate::http::conversations::claim,
-        crate::http::conversations::close,
+        crate::http::conversations::close, crate::http::conversations::refuse,
+        crate::http::conversations::transfer, crate::http::conversations::list_events,
+        crate::http::visitor::availability,
+        crate::http::routing::get_settings, crate::http::routing::put_settings,
+        crate::http::routing::list_agents, crate::http::routing::update_agent,
+        crate::http::routing::set_presence, crate::http::routing::queue,
     ),
     tags(
         (name = "auth", description = "Staff sign-in"),
@@ -117,6 +122,7 @@ impl utoipa::Modify for BearerAuth {
         (name = "staff", description = "Staff accounts"),
         (name = "tenant", description = "Tenant settings"),
         (name = "conversations", description = "Conversations and messages"),
+        (name = "routing", description = "Routing conversations to agents: presence, capacity, teams, the waiting line, hand-overs"),
         (name = "ops", description = "Health"),
     )
 )]

@@ -1,18 +1,22 @@
-//! Visitor sessions: `POST /v1/visitor/session`, called by the widget from the tenant's website.
+//! Visitor sessions (`POST /v1/visitor/session`) and the "is an advisor available?" question
+//! (`GET /v1/visitor/availability`), called by the widget from the tenant's website.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use natter_sdk::api::{ErrorBody, VisitorSessionRequest, VisitorSessionResponse};
+use natter_sdk::api::{
+    AvailabilityResponse, ErrorBody, TeamInfo, VisitorSessionRequest, VisitorSessionResponse,
+};
 use natter_sdk::protocol::{Principal, PrincipalKind};
+use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::auth::identity::verify_user_hash;
 use crate::auth::tokens::{TokenKind, now_secs};
 use crate::domain::{Tenant, Visitor, new_id, now_ms, origin_allowed};
 use crate::error::{AppError, AppResult};
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiQuery};
 use crate::store::StoreError;
 
 /// Longest accepted visitor name.
@@ -24,7 +28,75 @@ pub const MAX_USER_ID_CHARS: usize = 128;
 
 /// Routes of this module (rate limited per IP by the caller).
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/visitor/session", post(create_session))
+    Router::new()
+        .route("/v1/visitor/session", post(create_session))
+        .route("/v1/visitor/availability", get(availability))
+}
+
+/// Query of `GET /v1/visitor/availability`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilityQuery {
+    /// The site key from the embed snippet.
+    pub site_key: String,
+    /// A team id, to ask about that team only.
+    pub team: Option<String>,
+}
+
+/// Whether an advisor can take a new conversation now, what happens otherwise, and which teams
+/// a visitor may ask for. Anyone (the widget asks before showing a "start chat" button).
+#[utoipa::path(get, path = "/v1/visitor/availability", tag = "visitor",
+    params(AvailabilityQuery),
+    responses((status = 200, body = AvailabilityResponse),
+              (status = 403, description = "origin not allowed", body = ErrorBody),
+              (status = 404, description = "unknown site key", body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn availability(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<AvailabilityQuery>,
+) -> AppResult<Json<AvailabilityResponse>> {
+    let tenant = state
+        .stores
+        .tenants
+        .tenant_by_site_key(query.site_key.trim())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Some(origin) = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        && !origin_allowed(&tenant.allowed_origins, origin)
+    {
+        return Err(AppError::OriginNotAllowed);
+    }
+    let team = query
+        .team
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if let Some(team) = team
+        && !tenant.routing.has_team(team)
+    {
+        return Err(AppError::Invalid(format!(
+            "team: {team:?} is not a team of this site"
+        )));
+    }
+    let available = state.chat.routing().available(&tenant, team).await?;
+    Ok(Json(AvailabilityResponse {
+        available,
+        when_unavailable: tenant.routing.when_unavailable,
+        away_message: (!available).then(|| tenant.routing.away_message.clone()),
+        teams: tenant
+            .routing
+            .teams
+            .iter()
+            .map(|t| TeamInfo {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                policy: None,
+            })
+            .collect(),
+    }))
 }
 
 fn clean_optional(field: &str, value: Option<String>, max: usize) -> AppResult<Option<String>> {

@@ -26,7 +26,7 @@ use crate::auth::Caller;
 use crate::auth::tokens::TokenKind;
 use crate::chat::PendingPost;
 use crate::chat::hub::{Member, Registration};
-use crate::domain::Conversation;
+use crate::domain::{Conversation, ConversationStatus};
 use crate::error::{AppError, AppResult};
 use crate::store::ConversationFilter;
 use crate::wire;
@@ -60,6 +60,7 @@ pub async fn run(mut socket: WebSocket, state: AppState, origin: Option<String>)
         Caller::Staff(s) => Member::Staff {
             tenant_id: s.tenant_id.clone(),
             staff_id: s.staff_id.clone(),
+            supervisor: s.is_manager(),
         },
         Caller::Visitor(v) => Member::Visitor {
             tenant_id: v.tenant_id.clone(),
@@ -79,12 +80,29 @@ pub async fn run(mut socket: WebSocket, state: AppState, origin: Option<String>)
     {
         return;
     }
+    // A staff socket makes its agent present (see `crate::routing`); the guard undoes it when
+    // the session ends, however it ends.
+    let presence = match &caller {
+        Caller::Staff(staff) => {
+            let routing = state.chat.routing().clone();
+            let guard = PresenceGuard {
+                routing: routing.clone(),
+                staff: staff.clone(),
+            };
+            if let Err(error) = routing.staff_connected(staff, registration.id).await {
+                error.log();
+            }
+            Some(guard)
+        }
+        Caller::Visitor(_) => None,
+    };
     let mut session = Session {
         state,
         caller,
         registration,
         conversations: HashMap::new(),
         pending: FuturesOrdered::new(),
+        _presence: presence,
     };
     session.pump(socket).await;
 }
@@ -185,6 +203,20 @@ struct Session {
     conversations: HashMap<String, (Conversation, Instant)>,
     /// Answers to `send` commands, in submission order.
     pending: FuturesOrdered<PendingAck>,
+    /// Keeps a staff member present while the socket lives.
+    _presence: Option<PresenceGuard>,
+}
+
+/// Tells routing that a staff socket closed when dropped.
+struct PresenceGuard {
+    routing: crate::routing::Routing,
+    staff: crate::auth::StaffCaller,
+}
+
+impl Drop for PresenceGuard {
+    fn drop(&mut self) {
+        self.routing.staff_disconnected(&self.staff);
+    }
 }
 
 /// A frame to write: a live event from the hub, or an answer to this socket's command.
@@ -478,6 +510,24 @@ impl Session {
                     .list_conversations(&v.tenant_id, &filter, None, 50)
                     .await
                     .map_err(|e| SyncError::App(e.into()))?;
+                // Where each live conversation stands: queued, away or assigned.
+                for conversation in own
+                    .iter()
+                    .filter(|c| c.status != ConversationStatus::Closed)
+                {
+                    let status = self
+                        .state
+                        .chat
+                        .routing()
+                        .status_for_visitor(conversation)
+                        .await
+                        .map_err(SyncError::App)?;
+                    if let Some(frame) = status {
+                        tx.send(WsMessage::Text(frame.to_json().into()))
+                            .await
+                            .map_err(|_| SyncError::Socket)?;
+                    }
+                }
                 summaries.extend(own.iter().map(wire::conversation));
             }
             Caller::Staff(_) => {

@@ -10,7 +10,9 @@ use natter_sdk::api::{TokenResponse, VisitorSessionResponse};
 use natter_sdk::protocol::{ClientFrame, PROTOCOL_VERSION, ServerFrame};
 use natter_server::auth::password::hash_password;
 use natter_server::config::Config;
-use natter_server::domain::{Staff, StaffRole, Tenant, new_id, now_ms};
+use natter_server::domain::{
+    RoutingPolicy, RoutingSettings, Staff, StaffRole, Tenant, new_id, now_ms,
+};
 use natter_server::store::Stores;
 use natter_server::{AppState, app};
 use serde_json::Value;
@@ -169,6 +171,12 @@ impl TestApp {
             allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
             identity_secret: format!("secret-{}", uuid_simple()),
             require_verified_identity: false,
+            // Manual routing keeps conversations waiting until a test claims them, as most
+            // tests expect; the routing tests switch policies explicitly.
+            routing: RoutingSettings {
+                policy: RoutingPolicy::Manual,
+                ..RoutingSettings::default()
+            },
             created_at: now_ms(),
         };
         self.stores
@@ -368,6 +376,22 @@ pub struct WsClient {
 /// How long a test waits for an expected frame.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Whether a frame is routing news (presence, queue lengths, offers, queue positions, hand-overs)
+/// rather than chat: tests about messaging skip these, as clients may.
+pub fn is_routing(frame: &ServerFrame) -> bool {
+    matches!(
+        frame,
+        ServerFrame::Presence { .. }
+            | ServerFrame::QueueLength { .. }
+            | ServerFrame::Offer { .. }
+            | ServerFrame::OfferWithdrawn { .. }
+            | ServerFrame::Queued { .. }
+            | ServerFrame::Away { .. }
+            | ServerFrame::Assigned { .. }
+            | ServerFrame::Transferred { .. }
+    )
+}
+
 impl WsClient {
     /// Connects without authenticating.
     pub async fn connect(addr: SocketAddr) -> WsClient {
@@ -419,6 +443,18 @@ impl WsClient {
                 }
                 WsMessage::Close(_) => return None,
                 _ => {}
+            }
+        }
+    }
+
+    /// The next frame that is not routing news (see [`is_routing`]) within `wait`, or `None`.
+    pub async fn try_next_chat(&mut self, wait: Duration) -> Option<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let frame = self.try_next(left).await?;
+            if !is_routing(&frame) {
+                return Some(frame);
             }
         }
     }
@@ -489,5 +525,216 @@ fn init_test_logging() {
             "info,natter_server=debug",
             natter_server::config::LogFormat::Pretty,
         );
+    }
+}
+
+// ----- routing helpers ------------------------------------------------------------------------
+
+/// Polls `probe` until it returns `Some`, or panics naming `what` after `within`. Tests wait
+/// for eventual states this way rather than sleeping.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {within:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl TestApp {
+    /// Starts natter on a fresh database of `kind` with configuration tweaks.
+    pub async fn spawn_kind_with(kind: StoreKind, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let (url, dir) = fresh_database(kind);
+        let mut app = TestApp::spawn_with(&url, tweak).await;
+        app._dir = dir;
+        app
+    }
+
+    /// Sends `method path` with a bearer token and an optional JSON body; returns the status
+    /// and the JSON answer (`Value::Null` when the body is not JSON).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// `PUT /v1/routing/settings`.
+    pub async fn routing_settings(&self, token: &str, settings: Value) -> (u16, Value) {
+        self.call(
+            reqwest::Method::PUT,
+            token,
+            "/v1/routing/settings",
+            Some(settings),
+        )
+        .await
+    }
+
+    /// `PUT /v1/routing/settings` that must succeed.
+    pub async fn set_routing(&self, token: &str, settings: Value) {
+        let (status, body) = self.routing_settings(token, settings).await;
+        assert_eq!(status, 200, "routing settings: {body}");
+    }
+
+    /// `PUT /v1/routing/me/presence`.
+    pub async fn set_presence(&self, token: &str, presence: &str) -> (u16, Value) {
+        self.call(
+            reqwest::Method::PUT,
+            token,
+            "/v1/routing/me/presence",
+            Some(serde_json::json!({ "presence": presence })),
+        )
+        .await
+    }
+
+    /// `PATCH /v1/routing/agents/{id}`.
+    pub async fn update_agent(&self, token: &str, staff_id: &str, changes: Value) -> (u16, Value) {
+        self.call(
+            reqwest::Method::PATCH,
+            token,
+            &format!("/v1/routing/agents/{staff_id}"),
+            Some(changes),
+        )
+        .await
+    }
+
+    /// `GET /v1/routing/agents`: every agent's routing status.
+    pub async fn routing_agents(&self, token: &str) -> Vec<Value> {
+        let list = self.get_json(token, "/v1/routing/agents").await;
+        list["items"].as_array().expect("items").clone()
+    }
+
+    /// The load of each agent in `GET /v1/routing/agents`, by staff id.
+    pub async fn loads(&self, token: &str) -> std::collections::HashMap<String, u64> {
+        self.routing_agents(token)
+            .await
+            .iter()
+            .map(|a| {
+                (
+                    a["id"].as_str().expect("id").to_owned(),
+                    a["load"].as_u64().expect("load"),
+                )
+            })
+            .collect()
+    }
+
+    /// `GET /v1/routing/queue`.
+    pub async fn routing_queue(&self, token: &str) -> Value {
+        self.get_json(token, "/v1/routing/queue").await
+    }
+
+    /// `POST /v1/conversations` with a body (`team`, `leave_message`, ...).
+    pub async fn start_with(&self, visitor_token: &str, body: Value) -> (u16, Value) {
+        self.call(
+            reqwest::Method::POST,
+            visitor_token,
+            "/v1/conversations",
+            Some(body),
+        )
+        .await
+    }
+
+    /// `GET /v1/conversations/{id}`.
+    pub async fn conversation(&self, token: &str, conversation_id: &str) -> Value {
+        self.get_json(token, &format!("/v1/conversations/{conversation_id}"))
+            .await
+    }
+
+    /// The staff id a conversation is assigned to, if any.
+    pub async fn assignee(&self, token: &str, conversation_id: &str) -> Option<String> {
+        self.conversation(token, conversation_id).await["assignee"]["id"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// `POST /v1/conversations/{id}/{action}` without a body (`accept`, `refuse`, `close`).
+    pub async fn act(&self, token: &str, conversation_id: &str, action: &str) -> (u16, Value) {
+        self.call(
+            reqwest::Method::POST,
+            token,
+            &format!("/v1/conversations/{conversation_id}/{action}"),
+            None,
+        )
+        .await
+    }
+
+    /// `POST /v1/conversations/{id}/transfer`.
+    pub async fn transfer(&self, token: &str, conversation_id: &str, body: Value) -> (u16, Value) {
+        self.call(
+            reqwest::Method::POST,
+            token,
+            &format!("/v1/conversations/{conversation_id}/transfer"),
+            Some(body),
+        )
+        .await
+    }
+
+    /// `GET /v1/conversations/{id}/events`: the staff-only history.
+    pub async fn events(&self, token: &str, conversation_id: &str) -> Vec<Value> {
+        let list = self
+            .get_json(
+                token,
+                &format!("/v1/conversations/{conversation_id}/events"),
+            )
+            .await;
+        list["items"].as_array().expect("items").clone()
+    }
+
+    /// Opens a staff WebSocket and waits until routing counts its agent as connected (the
+    /// socket's own `presence` frame, sent once the connection took its lease).
+    pub async fn agent_ws(&self, staff: &TestStaff) -> WsClient {
+        let mut ws = self.ws(&staff.token).await;
+        ws.until(|frame| match frame {
+            ServerFrame::Presence { agent } if agent.id == staff.id => Some(()),
+            _ => None,
+        })
+        .await;
+        ws
+    }
+}
+
+impl WsClient {
+    /// Closes the socket from the client side (a normal close, as a browser tab closing).
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+        // Read until the server's close answer so the server has seen the close.
+        let deadline = tokio::time::Instant::now() + FRAME_TIMEOUT;
+        while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, self.stream.next()).await {}
+    }
+
+    /// Sends `sync` with no cursors and returns the frames received before its `synced`.
+    pub async fn sync_frames(&mut self) -> Vec<ServerFrame> {
+        let id = self.request_id();
+        self.send(&ClientFrame::Sync {
+            id,
+            cursors: Vec::new(),
+        })
+        .await;
+        let mut before = Vec::new();
+        loop {
+            match self.next().await {
+                ServerFrame::Synced { id: answered, .. } if answered == id => return before,
+                frame => before.push(frame),
+            }
+        }
     }
 }

@@ -65,7 +65,7 @@ async fn an_agent_of_one_tenant_sees_nothing_of_another(kind: StoreKind) {
         .await;
     assert!(
         outsider
-            .try_next(std::time::Duration::from_millis(500))
+            .try_next_chat(std::time::Duration::from_millis(500))
             .await
             .is_none(),
         "no live event crosses tenants"

@@ -57,7 +57,7 @@ async fn a_silent_socket_is_reaped_and_a_live_one_is_kept(kind: StoreKind) {
     let mut live = app.ws(&t.agent_b.token).await;
     // The live client reads (and so answers the server's pings); the silent one does nothing,
     // like a phone that lost its network without closing the socket.
-    let waited = live.try_next(std::time::Duration::from_secs(5)).await;
+    let waited = live.try_next_chat(std::time::Duration::from_secs(5)).await;
     assert!(waited.is_none(), "nothing to say, but still connected");
     // The server closes with 1001; the silent client may instead see the connection end, when
     // its queued answers to the server's pings hit the already closed socket first.
