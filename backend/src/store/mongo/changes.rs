@@ -1,5 +1,5 @@
-//! [`ChangeFeed`] on MongoDB: one change stream on the database, filtered on the server to what
-//! *other* natter instances committed.
+//! [`ChangeFeed`](crate::store::ChangeFeed) on MongoDB: one change stream on the database,
+//! filtered on the server to what *other* natter instances committed.
 //!
 //! Each [`MongoStore`] has a random instance id. It stamps every message it appends with that id
 //! (`origin`); every conversation it creates, assigns, returns to the line, refuses or closes

@@ -1,6 +1,11 @@
 //! The BSON shape of each collection's documents and the conversions to and from the domain
-//! types. Every record uses its domain id as `_id`; timestamps are `i64` milliseconds and
-//! sequence numbers `i64` (BSON has no unsigned integers), converted to `u64` on the way out.
+//! types. Every record uses its domain id as `_id`, except agent profiles, which are keyed by
+//! `(tenant_id, staff_id)` (see [`AgentDoc`]); timestamps are `i64` milliseconds, and sequence
+//! numbers and counts `i64` (BSON has no unsigned integers), converted on the way out.
+//!
+//! Fields added after a collection first shipped are `#[serde(default)]`, so documents written
+//! by older versions still decode: a tenant without `routing` gets the default settings, a
+//! conversation without routing fields is in no team and was never assigned through routing.
 
 use serde::{Deserialize, Serialize};
 
