@@ -40,13 +40,8 @@ pub async fn get_settings(
     State(state): State<AppState>,
     StaffAuth(actor): StaffAuth,
 ) -> AppResult<Json<RoutingSettingsBody>> {
-    let tenant = state
-        .stores
-        .tenants
-        .tenant_by_id(&actor.tenant_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(Json(wire::routing_settings(&tenant.routing)))
+    let settings = routing_settings(&state, &actor.tenant_id).await?;
+    Ok(Json(wire::routing_settings(&settings)))
 }
 
 /// Replaces the tenant's routing settings. Owners and admins.
@@ -72,6 +67,17 @@ pub async fn put_settings(
     state.stores.tenants.update_tenant(&tenant).await?;
     state.chat.routing().settings_changed(&tenant);
     Ok(Json(wire::routing_settings(&tenant.routing)))
+}
+
+/// The current routing settings of a tenant.
+async fn routing_settings(state: &AppState, tenant_id: &str) -> AppResult<RoutingSettings> {
+    Ok(state
+        .stores
+        .tenants
+        .tenant_by_id(tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .routing)
 }
 
 /// Checks routing settings from an admin and converts them to the domain's.
@@ -143,13 +149,7 @@ pub async fn list_agents(
     // Every staff member is an agent; one who never connected has no profile yet.
     let staff = state.stores.staff.list_staff(&actor.tenant_id).await?;
     let mut items = state.chat.routing().agents(&actor.tenant_id).await?;
-    let settings = state
-        .stores
-        .tenants
-        .tenant_by_id(&actor.tenant_id)
-        .await?
-        .ok_or(AppError::NotFound)?
-        .routing;
+    let settings = routing_settings(&state, &actor.tenant_id).await?;
     for member in staff.iter().filter(|s| s.active) {
         if !items.iter().any(|a| a.id == member.id) {
             let fresh = crate::domain::Agent::new(&member.tenant_id, &member.id, &member.name);
@@ -195,13 +195,7 @@ pub async fn update_agent(
     };
     let routing = state.chat.routing();
     let agent = routing.update_agent(&actor, &id, changes).await?;
-    let settings = state
-        .stores
-        .tenants
-        .tenant_by_id(&actor.tenant_id)
-        .await?
-        .ok_or(AppError::NotFound)?
-        .routing;
+    let settings = routing_settings(&state, &actor.tenant_id).await?;
     Ok(Json(wire::agent_status(&agent, &settings)))
 }
 
@@ -222,13 +216,7 @@ pub async fn set_presence(
         .routing()
         .set_presence(&actor, request.presence)
         .await?;
-    let settings = state
-        .stores
-        .tenants
-        .tenant_by_id(&actor.tenant_id)
-        .await?
-        .ok_or(AppError::NotFound)?
-        .routing;
+    let settings = routing_settings(&state, &actor.tenant_id).await?;
     Ok(Json(wire::agent_status(&agent, &settings)))
 }
 

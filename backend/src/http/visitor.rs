@@ -56,19 +56,7 @@ pub async fn availability(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<AvailabilityQuery>,
 ) -> AppResult<Json<AvailabilityResponse>> {
-    let tenant = state
-        .stores
-        .tenants
-        .tenant_by_site_key(query.site_key.trim())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if let Some(origin) = headers
-        .get(axum::http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        && !origin_allowed(&tenant.allowed_origins, origin)
-    {
-        return Err(AppError::OriginNotAllowed);
-    }
+    let tenant = tenant_for_page(&state, &query.site_key, &headers).await?;
     let team = query
         .team
         .as_deref()
@@ -97,6 +85,29 @@ pub async fn availability(
             })
             .collect(),
     }))
+}
+
+/// The tenant of `site_key`, if the calling page's Origin (when a browser sent one) is among
+/// its allowed origins.
+async fn tenant_for_page(
+    state: &AppState,
+    site_key: &str,
+    headers: &HeaderMap,
+) -> AppResult<Tenant> {
+    let tenant = state
+        .stores
+        .tenants
+        .tenant_by_site_key(site_key.trim())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Some(origin) = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        && !origin_allowed(&tenant.allowed_origins, origin)
+    {
+        return Err(AppError::OriginNotAllowed);
+    }
+    Ok(tenant)
 }
 
 fn clean_optional(field: &str, value: Option<String>, max: usize) -> AppResult<Option<String>> {
@@ -137,19 +148,7 @@ pub async fn create_session(
     headers: HeaderMap,
     ApiJson(request): ApiJson<VisitorSessionRequest>,
 ) -> AppResult<Json<VisitorSessionResponse>> {
-    let tenant = state
-        .stores
-        .tenants
-        .tenant_by_site_key(request.site_key.trim())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if let Some(origin) = headers
-        .get(axum::http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        && !origin_allowed(&tenant.allowed_origins, origin)
-    {
-        return Err(AppError::OriginNotAllowed);
-    }
+    let tenant = tenant_for_page(&state, &request.site_key, &headers).await?;
     let name = clean_optional("name", request.name, MAX_NAME_CHARS)?;
     let email = clean_email(request.email)?;
 

@@ -542,11 +542,20 @@ impl Routing {
         let conversation = self.visible(&caller, id).await?;
         permissions::can_claim(&caller, &conversation)?;
         let stores = &self.inner.stores;
-        match conversation.status {
-            ConversationStatus::Unassigned => {}
+        let refused = match conversation.status {
+            ConversationStatus::Unassigned => stores
+                .conversations
+                .refuse(&staff.tenant_id, id, &staff.staff_id)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => not_waiting(),
+                    other => other.into(),
+                })?,
             ConversationStatus::Open
                 if conversation.assignee_id.as_deref() == Some(staff.staff_id.as_str()) =>
             {
+                // Back to the line with the refusal recorded in the same write, so no
+                // instance can hand it straight back.
                 let requeued = stores
                     .conversations
                     .requeue(
@@ -555,6 +564,7 @@ impl Routing {
                         &staff.staff_id,
                         conversation.team_id.as_deref(),
                         FRONT_OF_QUEUE + now_ms(),
+                        Some(&staff.staff_id),
                         now_ms(),
                     )
                     .await
@@ -564,6 +574,7 @@ impl Routing {
                     })?;
                 let from = staff_ref(&staff.staff_id, &staff.name);
                 self.announce_requeued(&requeued, Some(from), None).await;
+                requeued
             }
             ConversationStatus::Open => {
                 return Err(AppError::Conflict(
@@ -571,15 +582,7 @@ impl Routing {
                 ));
             }
             ConversationStatus::Closed => return Err(AppError::ConversationClosed),
-        }
-        let refused = stores
-            .conversations
-            .refuse(&staff.tenant_id, id, &staff.staff_id)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => not_waiting(),
-                other => other.into(),
-            })?;
+        };
         metrics::counter!("natter_routing_refusals_total").increment(1);
         let me = staff.staff_id.clone();
         self.inner.hub.publish_to_staff(
@@ -1029,6 +1032,7 @@ impl Routing {
                     &agent.staff_id,
                     conversation.team_id.as_deref(),
                     FRONT_OF_QUEUE + now,
+                    None,
                     now,
                 )
                 .await
@@ -1080,6 +1084,7 @@ impl Routing {
                 from_id,
                 team,
                 FRONT_OF_QUEUE + now,
+                None,
                 now,
             )
             .await

@@ -144,7 +144,7 @@ pub trait ConversationStore: Send + Sync {
     /// leaves the others alone), returning one outcome per item in input order. An item
     /// succeeds only if, in one atomic step: the conversation is in the expected state
     /// (`from: None`: unassigned; `Some(a)`: open and assigned to `a`), and the agent's load is
-    /// below `capacity`. On success the conversation is open, assigned to the agent, leaves the
+    /// below `capacity`, and (`from: None`) the agent is not in its `refused_by`. On success the conversation is open, assigned to the agent, leaves the
     /// waiting line (`queue_rank: None`), gets `first_assigned_at` if it had none and
     /// `last_activity_at = now`; the agent's load grows by one and their `last_assigned`
     /// becomes the item's ticket; with `from: Some(a)`, `a`'s load shrinks by one. Per item:
@@ -159,8 +159,11 @@ pub trait ConversationStore: Send + Sync {
     ) -> StoreResult<Vec<StoreResult<Conversation>>>;
     /// Returns an open conversation assigned to `from` to the waiting line, atomically: it
     /// becomes unassigned (no assignee), `team_id` becomes `team_id`, `queue_rank` becomes
-    /// `rank`, `refused_by` is emptied, `last_activity_at = now`; `from`'s load shrinks by one.
-    /// `Conflict` if it is not open and assigned to `from`; `NotFound` if absent.
+    /// `rank`, `last_activity_at = now`, `refused_by` keeps its entries and gains `refused_by`
+    /// when given (an assignee who refuses it, recorded in the same step so that no instance
+    /// hands it straight back); `from`'s load shrinks by one. `Conflict` if it is not open and
+    /// assigned to `from`; `NotFound` if absent.
+    #[allow(clippy::too_many_arguments)]
     async fn requeue(
         &self,
         tenant_id: &str,
@@ -168,6 +171,7 @@ pub trait ConversationStore: Send + Sync {
         from: &str,
         team_id: Option<&str>,
         rank: i64,
+        refused_by: Option<&str>,
         now: Timestamp,
     ) -> StoreResult<Conversation>;
     /// The tenant's unassigned conversations in line order (`queue_rank` ascending, then id

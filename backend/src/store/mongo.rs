@@ -682,9 +682,10 @@ impl ConversationStore for MongoStore {
         from: &str,
         team_id: Option<&str>,
         rank: i64,
+        refused_by: Option<&str>,
         now: Timestamp,
     ) -> StoreResult<Conversation> {
-        self.requeue_impl(tenant_id, id, from, team_id, rank, now)
+        self.requeue_impl(tenant_id, id, from, team_id, rank, refused_by, now)
             .await
     }
 

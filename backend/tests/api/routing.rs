@@ -385,27 +385,27 @@ async fn an_assigned_agent_who_refuses_hands_the_conversation_to_the_other(kind:
     let app = TestApp::spawn(kind).await;
     let t = app.tenant(&[]).await;
     let owner = t.owner.token.as_str();
+    let (a, b) = (&t.agent_a, &t.agent_b);
     app.set_routing(owner, settings("auto", "queue", 3)).await;
-    let _agent_a = app.agent_ws(&t.agent_a).await;
-    let _agent_b = app.agent_ws(&t.agent_b).await;
+    // B already holds a conversation, so A, with none, is routing's first choice.
+    let _agent_b = app.agent_ws(b).await;
+    let earlier = app.visitor(&t.tenant.site_key).await;
+    let earlier = app.start_conversation(&earlier.visitor_token).await;
+    assert_eq!(wait_assigned(&app, owner, &earlier).await, b.id);
+    let _agent_a = app.agent_ws(a).await;
     let visitor = app.visitor(&t.tenant.site_key).await;
     let mut visitor_ws = app.ws(&visitor.visitor_token).await;
     let id = app.start_conversation(&visitor.visitor_token).await;
-    let first = assigned_to(&mut visitor_ws, &id).await;
-    let (refuser, other) = if first == t.agent_a.id {
-        (&t.agent_a, &t.agent_b)
-    } else {
-        (&t.agent_b, &t.agent_a)
-    };
+    assert_eq!(assigned_to(&mut visitor_ws, &id).await, a.id);
 
-    let (status, body) = app.act(&refuser.token, &id, "refuse").await;
+    let (status, body) = app.act(&a.token, &id, "refuse").await;
     assert_eq!(status, 200, "{body}");
     let (to, _) = transferred(&mut visitor_ws, &id).await;
     assert_eq!(to, TransferTarget::Queue);
-    assert_eq!(assigned_to(&mut visitor_ws, &id).await, other.id);
-    assert_eq!(app.assignee(owner, &id).await.as_ref(), Some(&other.id));
+    assert_eq!(assigned_to(&mut visitor_ws, &id).await, b.id);
+    assert_eq!(app.assignee(owner, &id).await.as_ref(), Some(&b.id));
     let loads = app.loads(owner).await;
-    assert_eq!((loads[&refuser.id], loads[&other.id]), (0, 1));
+    assert_eq!((loads[&a.id], loads[&b.id]), (0, 2));
 }
 
 // ----- 5. reject -----------------------------------------------------------------------------
@@ -933,4 +933,43 @@ async fn two_instances_on_one_mongod_never_double_assign() {
     );
     settled(&one, owner, 5).await;
     check_books(&one.stores, &t.tenant.id, &agents, 3, 30, 5).await;
+}
+
+/// A refusal holds on every instance: the conversation an agent refused on one instance never
+/// comes back to them from the other, even when they are the least loaded. (A race: the
+/// requeue is visible to the other instance before the refusal is recorded, so the check runs
+/// many rounds.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_on_one_instance_holds_on_the_other() {
+    let (url, _) = fresh_database(StoreKind::Mongo);
+    let one = TestApp::spawn_with(&url, |c| c.rate_limits = false).await;
+    let two = TestApp::spawn_with(&url, |c| c.rate_limits = false).await;
+    let t = one.tenant(&[]).await;
+    let owner = t.owner.token.as_str();
+    one.set_routing(owner, settings("auto", "queue", 3)).await;
+    // B, on the other instance, holds two conversations; A, with none, is the first choice.
+    let _b = two.agent_ws(&t.agent_b).await;
+    for _ in 0..2 {
+        let visitor = one.visitor(&t.tenant.site_key).await;
+        let id = one.start_conversation(&visitor.visitor_token).await;
+        assert_eq!(wait_assigned(&one, owner, &id).await, t.agent_b.id);
+    }
+    let _a = one.agent_ws(&t.agent_a).await;
+    let mut ignored = Vec::new();
+    for round in 0..20 {
+        let visitor = one.visitor(&t.tenant.site_key).await;
+        let id = one.start_conversation(&visitor.visitor_token).await;
+        assert_eq!(wait_assigned(&one, owner, &id).await, t.agent_a.id);
+        let (status, body) = one.act(&t.agent_a.token, &id, "refuse").await;
+        assert_eq!(status, 200, "round {round}: {body}");
+        let after = wait_assigned(&one, owner, &id).await;
+        if after != t.agent_b.id {
+            ignored.push(round);
+        }
+        assert_eq!(one.act(owner, &id, "close").await.0, 200);
+    }
+    assert!(
+        ignored.is_empty(),
+        "the refused conversation went back to the refuser in rounds {ignored:?}"
+    );
 }

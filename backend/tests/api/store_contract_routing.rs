@@ -625,16 +625,25 @@ async fn requeueing_returns_a_conversation_to_the_line_and_frees_its_agent(store
 
     let rank = FRONT_OF_QUEUE + CREATED + 20;
     let back = cs
-        .requeue(&acme.id, &c.id, "ann", Some("sales"), rank, CREATED + 20)
+        .requeue(
+            &acme.id,
+            &c.id,
+            "ann",
+            Some("sales"),
+            rank,
+            Some("ann"),
+            CREATED + 20,
+        )
         .await
         .unwrap();
+    // Earlier refusals stay, and the one given joins them in the same write.
     let want = Conversation {
         status: ConversationStatus::Unassigned,
         assignee_id: None,
         assignee_name: None,
         team_id: Some("sales".to_owned()),
         queue_rank: Some(rank),
-        refused_by: Vec::new(),
+        refused_by: vec!["carl".to_owned(), "ann".to_owned()],
         last_activity_at: CREATED + 20,
         first_assigned_at: Some(CREATED + 10),
         ..c.clone()
@@ -650,6 +659,17 @@ async fn requeueing_returns_a_conversation_to_the_line_and_frees_its_agent(store
         }
     );
     assert_eq!(waiting_ids(stores, &acme.id, 10).await, [c.id.as_str()]);
+    // Someone who refused it cannot be given it from the line.
+    assert!(matches!(
+        assign(
+            stores,
+            &acme.id,
+            assignment(&c, None, &ann, 3, 9),
+            CREATED + 25
+        )
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
 
     // Taken again, and back to the tenant pool this time.
     assign(
@@ -661,7 +681,7 @@ async fn requeueing_returns_a_conversation_to_the_line_and_frees_its_agent(store
     .await
     .unwrap();
     let pooled = cs
-        .requeue(&acme.id, &c.id, "bob", None, rank + 20, CREATED + 40)
+        .requeue(&acme.id, &c.id, "bob", None, rank + 20, None, CREATED + 40)
         .await
         .unwrap();
     assert_eq!(
@@ -699,7 +719,15 @@ async fn requeueing_a_conversation_not_held_by_the_agent_is_a_conflict(stores: &
         async move {
             stores
                 .conversations
-                .requeue(&tenant_id, &id, from, None, FRONT_OF_QUEUE, CREATED + 5)
+                .requeue(
+                    &tenant_id,
+                    &id,
+                    from,
+                    None,
+                    FRONT_OF_QUEUE,
+                    None,
+                    CREATED + 5,
+                )
                 .await
         }
     };
@@ -793,6 +821,7 @@ async fn a_requeued_conversation_waits_before_every_arrival(stores: &Stores) {
         "ann",
         None,
         FRONT_OF_QUEUE + now + 5,
+        None,
         now + 5,
     )
     .await
@@ -803,6 +832,7 @@ async fn a_requeued_conversation_waits_before_every_arrival(stores: &Stores) {
         "ann",
         None,
         FRONT_OF_QUEUE + now,
+        None,
         now,
     )
     .await
@@ -1528,7 +1558,15 @@ async fn concurrent_closes_transfers_and_requeues_leave_no_load_behind(stores: &
                 assign(&s, &tenant_id, item, CREATED + 50).await
             } else {
                 s.conversations
-                    .requeue(&tenant_id, &c.id, "ann", None, FRONT_OF_QUEUE, CREATED + 50)
+                    .requeue(
+                        &tenant_id,
+                        &c.id,
+                        "ann",
+                        None,
+                        FRONT_OF_QUEUE,
+                        None,
+                        CREATED + 50,
+                    )
                     .await
             };
             outcome

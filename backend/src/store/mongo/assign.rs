@@ -67,6 +67,7 @@ struct Requeue<'a> {
     from: &'a str,
     team_id: Option<&'a str>,
     rank: i64,
+    refused_by: Option<&'a str>,
 }
 
 /// What one attempt decided instead of committing: the move is refused (`NotFound`, `Conflict`,
@@ -131,6 +132,7 @@ impl MongoStore {
         from: &str,
         team_id: Option<&str>,
         rank: i64,
+        refused_by: Option<&str>,
         now: Timestamp,
     ) -> StoreResult<Conversation> {
         let mut session = self.session().await?;
@@ -139,6 +141,7 @@ impl MongoStore {
             from,
             team_id,
             rank,
+            refused_by,
         });
         self.transact(&mut session, tenant_id, &requeue, now).await
     }
@@ -235,6 +238,7 @@ impl MongoStore {
             from,
             team_id,
             rank,
+            refused_by,
         }: &Requeue<'_>,
         now: Timestamp,
         change: &str,
@@ -248,16 +252,21 @@ impl MongoStore {
                     "status": ConversationStatus::Open.as_str(),
                     "assignee_id": from,
                 },
-                doc! { "$set": {
-                    "status": ConversationStatus::Unassigned.as_str(),
-                    "assignee_id": Bson::Null,
-                    "assignee_name": Bson::Null,
-                    "team_id": team_id,
-                    "queue_rank": rank,
-                    "refused_by": [],
-                    "last_activity_at": now,
-                    "change_id": change,
-                } },
+                {
+                    let mut update = doc! { "$set": {
+                        "status": ConversationStatus::Unassigned.as_str(),
+                        "assignee_id": Bson::Null,
+                        "assignee_name": Bson::Null,
+                        "team_id": team_id,
+                        "queue_rank": rank,
+                        "last_activity_at": now,
+                        "change_id": change,
+                    } };
+                    if let Some(refuser) = refused_by {
+                        update.insert("$addToSet", doc! { "refused_by": refuser });
+                    }
+                    update
+                },
             )
             .return_document(ReturnDocument::After)
             .session(&mut *session)
@@ -337,7 +346,11 @@ impl MongoStore {
     ) -> Result<Result<Conversation, Decided>, Error> {
         let mut filter = doc! { "_id": &item.conversation_id, "tenant_id": tenant_id };
         match &item.from {
-            None => filter.insert("status", ConversationStatus::Unassigned.as_str()),
+            None => {
+                // Another instance may have planned before the refusal was recorded.
+                filter.insert("refused_by", doc! { "$ne": &item.agent_id });
+                filter.insert("status", ConversationStatus::Unassigned.as_str())
+            }
             Some(from) => {
                 filter.insert("status", ConversationStatus::Open.as_str());
                 filter.insert("assignee_id", from)

@@ -180,26 +180,34 @@ impl ConversationStore for SqliteStore {
         from: &str,
         team_id: Option<&str>,
         rank: i64,
+        refused_by: Option<&str>,
         now: Timestamp,
     ) -> StoreResult<Conversation> {
         let (tenant_id, id, from) = (tenant_id.to_owned(), id.to_owned(), from.to_owned());
         let team_id = team_id.map(str::to_owned);
+        let refuser = refused_by.map(str::to_owned);
         self.write(move |conn| {
             immediate(conn, |tx| {
                 let c = find(tx, &tenant_id, &id)?.ok_or(StoreError::NotFound)?;
                 if !held_by(&c, &from) {
                     return Err(not_held(&c));
                 }
+                let mut refused = c.refused_by.clone();
+                if let Some(refuser) = refuser
+                    && !refused.contains(&refuser)
+                {
+                    refused.push(refuser);
+                }
                 let requeued = tx
                     .prepare_cached(&format!(
                         "UPDATE conversations SET status = 'unassigned', assignee_id = NULL, \
-                         assignee_name = NULL, team_id = ?3, queue_rank = ?4, refused_by = '[]', \
+                         assignee_name = NULL, team_id = ?3, queue_rank = ?4, refused_by = ?6, \
                          last_activity_at = ?5 WHERE id = ?1 AND tenant_id = ?2 \
                          RETURNING {CONVERSATION_COLUMNS}"
                     ))
                     .and_then(|mut stmt| {
                         stmt.query_row(
-                            params![id, tenant_id, team_id, rank, now],
+                            params![id, tenant_id, team_id, rank, now, strings_json(&refused)],
                             conversation_from_row,
                         )
                     })
@@ -385,6 +393,12 @@ fn assign_one(
     let c = find(tx, tenant_id, &item.conversation_id)?.ok_or(StoreError::NotFound)?;
     match &item.from {
         None if c.status != ConversationStatus::Unassigned => return Err(not_waiting(&c)),
+        // Another instance may have planned before the refusal was recorded.
+        None if c.refused_by.contains(&item.agent_id) => {
+            return Err(StoreError::Conflict(
+                "the agent refused this conversation".into(),
+            ));
+        }
         Some(from) if !held_by(&c, from) => return Err(not_held(&c)),
         _ => {}
     }
