@@ -125,6 +125,8 @@ impl MongoStore {
     }
 
     /// See [`crate::store::ConversationStore::requeue`] and the module docs.
+    // The arguments of `ConversationStore::requeue`, passed straight through.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn requeue_impl(
         &self,
         tenant_id: &str,
