@@ -7,14 +7,20 @@
 //! messages per client; send→receive latency at half that load; and server memory per idle
 //! authenticated WebSocket. See `benches/README.md` for the method and the results.
 //!
+//! The `routing` subcommand benchmarks conversation routing instead: decisions per second of the
+//! routing engine in-process, and end-to-end time-to-assignment with 1,000 agents online and a
+//! burst of 10,000 arrivals (see [`routing`]).
+//!
 //! ```text
 //! cargo run --release -p natter-benches -- --store both --mongodb-uri 'mongodb://127.0.0.1:27017/?replicaSet=rs0'
+//! cargo run --release -p natter-benches -- routing --store both --mongodb-uri 'mongodb://127.0.0.1:27017/?replicaSet=rs0'
 //! ```
 
 mod cpu;
 mod idle;
 mod load;
 mod report;
+mod routing;
 mod run;
 mod server;
 mod setup;
@@ -32,7 +38,7 @@ use run::{Settings, StoreKind, StoreRun};
 #[derive(Debug, Parser)]
 #[command(
     name = "natter-benches",
-    about = "Load benchmark of the natter server (throughput, latency at half load, memory per idle socket)"
+    about = "Load benchmark of the natter server (throughput, latency at half load, memory per idle socket; `routing`: assignment decisions and time to assignment)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -46,6 +52,9 @@ enum Command {
     /// Internal: run the server under test in this process (started by the benchmark itself).
     #[command(hide = true)]
     Server(server::ServerArgs),
+    /// Routing: decisions/s of the routing engine, and time to assignment for a burst of
+    /// arrivals with many agents online.
+    Routing(routing::RoutingArgs),
 }
 
 /// Which stores to benchmark.
@@ -97,11 +106,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Server(args)) => server::run_child(args),
-        None => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(anyhow::Error::from)
-            .and_then(|runtime| runtime.block_on(bench(cli.bench))),
+        Some(Command::Routing(args)) => {
+            let args = args.clone();
+            block_on(routing::run(args))
+        }
+        None => block_on(bench(cli.bench)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -110,6 +119,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs `future` on a multi-threaded tokio runtime.
+fn block_on(future: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
 }
 
 async fn bench(args: BenchArgs) -> anyhow::Result<()> {

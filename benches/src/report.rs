@@ -209,7 +209,8 @@ pub fn percent_label(fraction: f64) -> String {
     format!("{:.0}%", fraction * 100.0)
 }
 
-fn cpu_line(c: &CpuUse) -> String {
+/// The CPU split of a measurement, as one indented line.
+pub fn cpu_line(c: &CpuUse) -> String {
     format!(
         "    CPU (% of one core, machine has {}): server {:.0}% ({:.0}% in the kernel; busiest thread {}), load generator {:.0}%,{} other processes {:.0}%, idle {:.0}%",
         std::thread::available_parallelism().map_or(0, |n| n.get()) * 100,

@@ -1,19 +1,20 @@
 //! Set-up over REST: the demo owner creates one agent account per pair, each pair's visitor
-//! starts a conversation, and the pair's agent claims it.
+//! starts a conversation, and the pair's agent claims it; plus the routing calls the routing
+//! benchmark needs (settings, agents' status, conversation lists, closing).
 //!
 //! One agent per conversation, each claiming its own, keeps the live fan-out linear: a claimed
-//! conversation's messages go to its visitor and its assignee only, whereas an unassigned one's
-//! go to every staff socket of the tenant (N² frames for N pairs).
+//! conversation's messages go to its visitor and its assignee only, whereas a waiting one's go to
+//! every staff socket of the tenant when its pool routes manually (N² frames for N pairs).
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use natter_sdk::api::{
-    CreateStaffRequest, LoginRequest, StartConversationRequest, TokenResponse,
-    VisitorSessionRequest, VisitorSessionResponse,
+    AgentList, ConversationPage, CreateStaffRequest, LoginRequest, RoutingSettingsBody,
+    StartConversationRequest, TokenResponse, VisitorSessionRequest, VisitorSessionResponse,
 };
-use natter_sdk::protocol::{ConversationSummary, StaffRole};
+use natter_sdk::protocol::{AgentStatus, ConversationSummary, StaffRole};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -58,23 +59,49 @@ impl Api {
         bearer: Option<&str>,
         body: &B,
     ) -> anyhow::Result<R> {
-        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        let request = self.http.post(format!("{}{path}", self.base)).json(body);
+        self.send("POST", path, request, bearer).await
+    }
+
+    async fn put<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        bearer: &str,
+        body: &B,
+    ) -> anyhow::Result<R> {
+        let request = self.http.put(format!("{}{path}", self.base)).json(body);
+        self.send("PUT", path, request, Some(bearer)).await
+    }
+
+    async fn get<R: DeserializeOwned>(&self, path: &str, bearer: &str) -> anyhow::Result<R> {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send("GET", path, request, Some(bearer)).await
+    }
+
+    /// Sends `request`, failing on a non-2xx status (with the error body), and decodes the answer.
+    async fn send<R: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        mut request: reqwest::RequestBuilder,
+        bearer: Option<&str>,
+    ) -> anyhow::Result<R> {
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
         let response = request
             .send()
             .await
-            .with_context(|| format!("POST {path}"))?;
+            .with_context(|| format!("{method} {path}"))?;
         let status = response.status();
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
-            bail!("POST {path}: {status}: {text}");
+            bail!("{method} {path}: {status}: {text}");
         }
         response
             .json()
             .await
-            .with_context(|| format!("decoding the answer to POST {path}"))
+            .with_context(|| format!("decoding the answer to {method} {path}"))
     }
 
     /// Waits (at most `limit`) until `/readyz` answers 200.
@@ -171,35 +198,78 @@ impl Api {
             .await?;
         Ok(())
     }
+
+    /// Signs in as the demo tenant's owner.
+    pub async fn owner_token(&self) -> anyhow::Result<String> {
+        self.login(
+            natter_server::demo::OWNER_EMAIL,
+            natter_server::demo::OWNER_PASSWORD,
+        )
+        .await
+        .context("signing in as the demo owner")
+    }
+
+    /// The tenant's routing settings.
+    pub async fn routing_settings(&self, token: &str) -> anyhow::Result<RoutingSettingsBody> {
+        self.get("/v1/routing/settings", token).await
+    }
+
+    /// Replaces the tenant's routing settings (owners and admins).
+    pub async fn put_routing_settings(
+        &self,
+        token: &str,
+        settings: &RoutingSettingsBody,
+    ) -> anyhow::Result<RoutingSettingsBody> {
+        self.put("/v1/routing/settings", token, settings).await
+    }
+
+    /// Every agent's routing status (presence, load, capacity).
+    pub async fn routing_agents(&self, token: &str) -> anyhow::Result<Vec<AgentStatus>> {
+        let list: AgentList = self.get("/v1/routing/agents", token).await?;
+        Ok(list.items)
+    }
+
+    /// Every conversation with `status` (`unassigned`, `open` or `closed`), page by page.
+    pub async fn conversations_with_status(
+        &self,
+        token: &str,
+        status: &str,
+    ) -> anyhow::Result<Vec<ConversationSummary>> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/conversations?status={status}&limit=200");
+            if let Some(cursor) = &cursor {
+                path.push_str("&cursor=");
+                path.push_str(cursor);
+            }
+            let page: ConversationPage = self.get(&path, token).await?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Closes a conversation.
+    pub async fn close(&self, token: &str, conversation_id: &str) -> anyhow::Result<()> {
+        let _: ConversationSummary = self
+            .post(
+                &format!("/v1/conversations/{conversation_id}/close"),
+                Some(token),
+                &serde_json::json!({}),
+            )
+            .await?;
+        Ok(())
+    }
 }
 
 /// Creates `n` pairs: agents `bench-agent-<i>@bench.natter.chat`, visitors, conversations,
 /// claims.
 pub async fn set_up_pairs(api: &Api, n: usize) -> anyhow::Result<Vec<Pair>> {
-    let owner = api
-        .login(
-            natter_server::demo::OWNER_EMAIL,
-            natter_server::demo::OWNER_PASSWORD,
-        )
-        .await
-        .context("signing in as the demo owner")?;
-    let password = "bench-agent-password";
-    let agent_tokens: Vec<String> = stream::iter(0..n)
-        .map(|i| {
-            let (api, owner) = (api.clone(), owner.clone());
-            async move {
-                let email = format!("bench-agent-{i}@bench.natter.chat");
-                api.create_agent(&owner, &email, password)
-                    .await
-                    .with_context(|| format!("creating {email}"))?;
-                api.login(&email, password)
-                    .await
-                    .with_context(|| format!("signing in as {email}"))
-            }
-        })
-        .buffered(HASHING_CONCURRENCY)
-        .try_collect()
-        .await?;
+    let owner = api.owner_token().await?;
+    let agent_tokens = create_agents(api, &owner, n).await?;
     let visitors: Vec<(String, String)> = stream::iter(0..n)
         .map(|i| {
             let api = api.clone();
@@ -229,6 +299,29 @@ pub async fn set_up_pairs(api: &Api, n: usize) -> anyhow::Result<Vec<Pair>> {
         .await
         .context("claiming the conversations")?;
     Ok(pairs)
+}
+
+/// Creates `n` agent accounts `bench-agent-<i>@bench.natter.chat` as `owner` and signs each in;
+/// returns their access tokens in order. Each account costs two password hashes (one to store,
+/// one to check), so these requests run [`HASHING_CONCURRENCY`] at a time.
+pub async fn create_agents(api: &Api, owner: &str, n: usize) -> anyhow::Result<Vec<String>> {
+    let password = "bench-agent-password";
+    stream::iter(0..n)
+        .map(|i| {
+            let (api, owner) = (api.clone(), owner.to_owned());
+            async move {
+                let email = format!("bench-agent-{i}@bench.natter.chat");
+                api.create_agent(&owner, &email, password)
+                    .await
+                    .with_context(|| format!("creating {email}"))?;
+                api.login(&email, password)
+                    .await
+                    .with_context(|| format!("signing in as {email}"))
+            }
+        })
+        .buffered(HASHING_CONCURRENCY)
+        .try_collect()
+        .await
 }
 
 /// Opens `n` visitor sessions (for the idle sockets); returns their tokens.
