@@ -893,6 +893,15 @@ impl Routing {
         let mut all = self.inner.lines.lock().unwrap_or_else(|e| e.into_inner());
         let view = all.entry(tenant_id.to_owned()).or_default();
         if view.lengths != lengths {
+            // A line that emptied is absent from `lengths`; its gauge must drop to 0.
+            for gone in view
+                .lengths
+                .iter()
+                .filter(|old| !lengths.iter().any(|q| q.team == old.team))
+            {
+                let team = gone.team.clone().unwrap_or_default();
+                metrics::gauge!("natter_routing_queue_length", "team" => team).set(0.0);
+            }
             for queue in &lengths {
                 let team = queue.team.clone().unwrap_or_default();
                 metrics::gauge!("natter_routing_queue_length", "team" => team)
