@@ -54,39 +54,9 @@ fn row(run: &StoreRun) -> [String; 8] {
 /// The results table, aligned for a terminal.
 pub fn plain_table(runs: &[StoreRun]) -> String {
     let headers = headers(runs);
-    let rows: Vec<[String; 8]> = runs.iter().map(row).collect();
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].len())
-                .chain([headers[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (cell, width))| {
-                if c == 0 {
-                    format!("{cell:<width$}")
-                } else {
-                    format!("{cell:>width$}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    let mut out = line(headers.iter().map(String::as_str).collect());
-    out.push('\n');
-    out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
-    for r in &rows {
-        out.push('\n');
-        out.push_str(&line(r.iter().map(String::as_str).collect()));
-    }
-    out
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<String>> = runs.iter().map(|r| row(r).to_vec()).collect();
+    crate::routing::table(&headers, &rows, false)
 }
 
 /// The results table in Markdown.

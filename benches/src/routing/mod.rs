@@ -248,7 +248,7 @@ fn check_open_files(sockets: usize) -> anyhow::Result<()> {
 }
 
 /// A table, plain (aligned) or Markdown; the first column is left-aligned.
-fn table(headers: &[&str], rows: &[Vec<String>], markdown: bool) -> String {
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>], markdown: bool) -> String {
     if markdown {
         let mut out = format!("| {} |\n|---|", headers.join(" | "));
         out.push_str(&"---:|".repeat(headers.len() - 1));
