@@ -43,6 +43,9 @@ pub struct AppState {
     pub following: watch::Receiver<bool>,
     /// Per-principal message rate limits (WebSocket and REST).
     pub message_limits: Arc<http::limits::MessageLimiter>,
+    /// The widget files served at `/widget.js` and `/widget/...`: those embedded at build time,
+    /// unless replaced before serving (tests serve small fake files).
+    pub assets: Arc<http::assets::AssetTable>,
 }
 
 impl AppState {
@@ -96,6 +99,7 @@ impl AppState {
             shutdown,
             following,
             message_limits,
+            assets: Arc::new(http::assets::AssetTable::embedded()),
         }
     }
 

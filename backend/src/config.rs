@@ -66,7 +66,8 @@ pub struct Config {
     #[arg(long, env = "NATTER_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<SecretString>,
 
-    /// Create the demo tenant at start if it is missing.
+    /// Create the demo tenant at start if it is missing, and serve the demo shop page at
+    /// `/demo`.
     #[arg(long, env = "NATTER_DEMO", default_value_t = false, global = true)]
     pub demo: bool,
 

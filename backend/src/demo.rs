@@ -4,7 +4,7 @@
 use crate::auth::password::hash_password;
 use crate::domain::{
     AuthorKind, Conversation, NewMessage, RoutingSettings, Staff, StaffRole, Tenant, Visitor,
-    new_id, now_ms,
+    WidgetPosition, WidgetSettings, new_id, now_ms,
 };
 use crate::store::Stores;
 
@@ -20,6 +20,18 @@ pub const OWNER_PASSWORD: &str = "demo-owner-pass";
 pub const AGENT_EMAILS: [&str; 2] = ["ada@demo.natter.chat", "grace@demo.natter.chat"];
 /// The demo agents' password.
 pub const AGENT_PASSWORD: &str = "demo-agent-pass";
+
+/// The demo shop's widget: a teal launcher with a label and a greeting that sets expectations,
+/// so `cargo xtask run` shows every appearance setting at work.
+pub fn appearance() -> WidgetSettings {
+    WidgetSettings {
+        color: "#0f766e".into(),
+        position: WidgetPosition::Right,
+        greeting: Some("Hi! Questions about an order? We usually answer within minutes.".into()),
+        launcher_text: Some("Chat with us".into()),
+        title: Some("Demo Shop".into()),
+    }
+}
 
 /// Creates the demo tenant if its site key is unknown; returns whether it created it.
 pub async fn seed(stores: &Stores) -> anyhow::Result<bool> {
@@ -38,6 +50,7 @@ pub async fn seed(stores: &Stores) -> anyhow::Result<bool> {
         identity_secret: IDENTITY_SECRET.into(),
         require_verified_identity: false,
         routing: RoutingSettings::default(),
+        widget: appearance(),
         created_at: now,
     };
     stores.tenants.create_tenant(&tenant).await?;

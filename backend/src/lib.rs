@@ -46,6 +46,17 @@ pub async fn serve(
     let tokens = app::token_service(&config)?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let state = AppState::new(config, stores, tokens, shutdown_rx);
+    if state.assets.is_empty() {
+        tracing::info!(
+            "this binary has no widget built in; /widget.js answers 404 until natter is rebuilt \
+             after `cargo xtask build-widget`"
+        );
+    } else {
+        tracing::info!(
+            files = state.assets.len(),
+            "serving the widget at /widget.js"
+        );
+    }
     tracing::info!(address = %listener.local_addr()?, "natter is listening");
     app::run(listener, state, shutdown_tx, shutdown).await
 }

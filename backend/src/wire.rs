@@ -5,7 +5,7 @@
 use natter_sdk::{api, protocol};
 
 use crate::domain::{
-    Agent, Conversation, ConversationEvent, Message, RoutingSettings, Staff, Tenant,
+    Agent, Conversation, ConversationEvent, Message, RoutingSettings, Staff, Tenant, WidgetSettings,
 };
 
 /// A stored message as sent to clients.
@@ -91,6 +91,29 @@ pub fn tenant(t: &Tenant) -> api::TenantInfo {
         site_key: t.site_key.clone(),
         allowed_origins: t.allowed_origins.clone(),
         require_verified_identity: t.require_verified_identity,
+    }
+}
+
+/// The widget's appearance as owners and admins edit it and the widget reads it.
+pub fn widget_settings(w: &WidgetSettings) -> api::WidgetSettingsBody {
+    api::WidgetSettingsBody {
+        color: w.color.clone(),
+        position: w.position,
+        greeting: w.greeting.clone(),
+        launcher_text: w.launcher_text.clone(),
+        title: w.title.clone(),
+    }
+}
+
+/// What the widget needs at boot: the site's name, its appearance and the current availability.
+pub fn widget_config(
+    t: &Tenant,
+    availability: api::AvailabilityResponse,
+) -> api::WidgetConfigResponse {
+    api::WidgetConfigResponse {
+        site_name: t.name.clone(),
+        widget: widget_settings(&t.widget),
+        availability,
     }
 }
 

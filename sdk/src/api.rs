@@ -403,3 +403,103 @@ pub struct EventList {
     /// Oldest first.
     pub items: Vec<ConversationEventInfo>,
 }
+
+/// Which bottom corner of the page the widget's launcher sits in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WidgetPosition {
+    /// Bottom right (the default).
+    #[default]
+    Right,
+    /// Bottom left, for sites whose own controls sit on the right.
+    Left,
+}
+
+impl WidgetPosition {
+    /// The wire name, also used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WidgetPosition::Right => "right",
+            WidgetPosition::Left => "left",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "right" => Some(WidgetPosition::Right),
+            "left" => Some(WidgetPosition::Left),
+            _ => None,
+        }
+    }
+}
+
+/// `GET` and `PUT /v1/tenant/widget`: how the visitor widget looks on the tenant's site. A `PUT`
+/// replaces every field: an absent optional text goes back to the widget's default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WidgetSettingsBody {
+    /// Accent colour of the launcher and the header: `#` and six hex digits (`#4f46e5`), sent
+    /// back in lowercase.
+    pub color: String,
+    /// `right` or `left`: the bottom corner the launcher sits in.
+    pub position: WidgetPosition,
+    /// First line shown in an empty chat (at most 280 characters). Absent: the widget's own
+    /// greeting in the visitor's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    /// Text next to the launcher icon (at most 40 characters). Absent: the icon alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launcher_text: Option<String>,
+    /// Title of the chat window (at most 60 characters). Absent: the site's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// `GET /v1/visitor/widget`: everything the widget needs at boot, in one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WidgetConfigResponse {
+    /// The tenant's display name (the window title when `widget.title` is absent).
+    pub site_name: String,
+    /// The tenant's appearance settings.
+    pub widget: WidgetSettingsBody,
+    /// Whether an advisor is available now, as `GET /v1/visitor/availability` answers.
+    pub availability: AvailabilityResponse,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_widget_configuration_has_a_pinned_json_shape_without_absent_texts() {
+        let config = WidgetConfigResponse {
+            site_name: "Demo Shop".into(),
+            widget: WidgetSettingsBody {
+                color: "#0f766e".into(),
+                position: WidgetPosition::Left,
+                greeting: Some("Hi!".into()),
+                launcher_text: None,
+                title: None,
+            },
+            availability: AvailabilityResponse {
+                available: true,
+                when_unavailable: WhenUnavailable::Queue,
+                away_message: None,
+                teams: Vec::new(),
+            },
+        };
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(
+            json,
+            r##"{"site_name":"Demo Shop","widget":{"color":"#0f766e","position":"left","greeting":"Hi!"},"availability":{"available":true,"when_unavailable":"queue","teams":[]}}"##
+        );
+        let back: WidgetConfigResponse = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, config);
+        assert_eq!(WidgetPosition::parse("right"), Some(WidgetPosition::Right));
+        assert_eq!(WidgetPosition::Left.as_str(), "left");
+        assert_eq!(WidgetPosition::parse("top"), None);
+    }
+}

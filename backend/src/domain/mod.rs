@@ -2,17 +2,22 @@
 //! and its stores see them. No I/O and no JSON here; HTTP and WebSocket handlers convert these to the
 //! wire types of `natter_sdk` explicitly (see `crate::http::wire`).
 //!
-//! The small closed vocabularies (roles, statuses, author kinds) are reused from `natter_sdk`
-//! because they are the same on both sides and already have one spelling.
+//! The small closed vocabularies (roles, statuses, author kinds, the widget's position) are reused
+//! from `natter_sdk` because they are the same on both sides and already have one spelling.
 
 pub mod permissions;
 mod routing;
+mod widget;
 
 pub use natter_sdk::protocol::{
     AuthorKind, ConversationStatus, Presence, RoutingPolicy, StaffRole, Timestamp, WhenUnavailable,
 };
 pub use routing::{
     Agent, AgentProfile, ConversationEvent, EventKind, FRONT_OF_QUEUE, Lease, RoutingSettings, Team,
+};
+pub use widget::{
+    DEFAULT_COLOR, InvalidWidgetSettings, MAX_GREETING_CHARS, MAX_LAUNCHER_TEXT_CHARS,
+    MAX_TITLE_CHARS, WidgetPosition, WidgetSettings,
 };
 
 /// A website or company served by natter. Every other record belongs to exactly one tenant.
@@ -33,6 +38,8 @@ pub struct Tenant {
     pub require_verified_identity: bool,
     /// How conversations reach agents.
     pub routing: RoutingSettings,
+    /// How the visitor widget looks on the tenant's site.
+    pub widget: WidgetSettings,
     /// Creation time.
     pub created_at: Timestamp,
 }

@@ -1,10 +1,12 @@
 //! The HTTP surface: one module per resource, each exposing `router()`, merged by [`router`]
 //! with the middleware every request passes through (tracing, body limit, security headers,
-//! CORS for the visitor-facing routes, per-IP rate limits on the entry points).
+//! CORS for the visitor-facing routes, per-IP rate limits on the entry points). `assets` serves
+//! the widget's files and the demo page built into the binary.
 //!
 //! **API Boundary**: everything under `/v1/` is the public, versioned REST API documented at
 //! `/openapi.json`; `/v1/ws` is the WebSocket gateway (`crate::ws`, `docs/protocol.md`).
 
+pub mod assets;
 pub mod auth;
 pub mod conversations;
 pub mod extract;
@@ -96,11 +98,16 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(docs)
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         ))
+        // Merged after the default CSP, so they go without it: the widget's files run on
+        // customers' pages under those pages' policies (and `default-src 'none'` on a worker
+        // script would cut it off from natter), and the demo page must load the widget. The
+        // headers below are harmless cross-origin; the assets add the CORS and CORP they need.
+        .merge(assets::router())
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

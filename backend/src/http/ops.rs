@@ -106,12 +106,13 @@ impl utoipa::Modify for BearerAuth {
         crate::http::visitor::create_session,
         crate::http::staff::list_staff, crate::http::staff::create_staff, crate::http::staff::update_staff,
         crate::http::tenant::get_tenant, crate::http::tenant::update_tenant,
+        crate::http::tenant::get_widget, crate::http::tenant::put_widget,
         crate::http::conversations::list_conversations, crate::http::conversations::start_conversation,
         crate::http::conversations::get_conversation, crate::http::conversations::list_messages,
         crate::http::conversations::post_message, crate::http::conversations::claim,
         crate::http::conversations::close, crate::http::conversations::refuse,
         crate::http::conversations::transfer, crate::http::conversations::list_events,
-        crate::http::visitor::availability,
+        crate::http::visitor::availability, crate::http::visitor::widget_config,
         crate::http::routing::get_settings, crate::http::routing::put_settings,
         crate::http::routing::list_agents, crate::http::routing::update_agent,
         crate::http::routing::set_presence, crate::http::routing::queue,
@@ -138,5 +139,9 @@ mod tests {
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         assert!(doc["paths"]["/v1/conversations/{id}/claim"]["post"].is_object());
         assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+        assert!(doc["paths"]["/v1/visitor/widget"]["get"].is_object());
+        assert!(doc["paths"]["/v1/tenant/widget"]["put"].is_object());
+        assert!(doc["components"]["schemas"]["WidgetConfigResponse"].is_object());
+        assert!(doc["components"]["schemas"]["WidgetPosition"].is_object());
     }
 }

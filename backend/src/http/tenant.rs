@@ -1,12 +1,13 @@
-//! The caller's tenant settings: `GET /v1/tenant`, `PATCH /v1/tenant`.
+//! The caller's tenant settings: `GET /v1/tenant`, `PATCH /v1/tenant`, and the visitor widget's
+//! appearance, `GET` / `PUT /v1/tenant/widget`.
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use natter_sdk::api::{ErrorBody, TenantInfo, UpdateTenantRequest};
+use natter_sdk::api::{ErrorBody, TenantInfo, UpdateTenantRequest, WidgetSettingsBody};
 
 use crate::app::AppState;
-use crate::domain::{normalize_origin, permissions};
+use crate::domain::{Tenant, WidgetSettings, normalize_origin, permissions};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{ApiJson, StaffAuth};
 use crate::wire;
@@ -16,7 +17,19 @@ pub const MAX_ORIGINS: usize = 50;
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/tenant", get(get_tenant).patch(update_tenant))
+    Router::new()
+        .route("/v1/tenant", get(get_tenant).patch(update_tenant))
+        .route("/v1/tenant/widget", get(get_widget).put(put_widget))
+}
+
+/// The tenant of a signed-in staff member.
+async fn own_tenant(state: &AppState, tenant_id: &str) -> AppResult<Tenant> {
+    state
+        .stores
+        .tenants
+        .tenant_by_id(tenant_id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The caller's tenant. Any staff member.
@@ -26,12 +39,7 @@ pub async fn get_tenant(
     State(state): State<AppState>,
     StaffAuth(actor): StaffAuth,
 ) -> AppResult<Json<TenantInfo>> {
-    let tenant = state
-        .stores
-        .tenants
-        .tenant_by_id(&actor.tenant_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let tenant = own_tenant(&state, &actor.tenant_id).await?;
     Ok(Json(wire::tenant(&tenant)))
 }
 
@@ -47,12 +55,7 @@ pub async fn update_tenant(
     ApiJson(request): ApiJson<UpdateTenantRequest>,
 ) -> AppResult<Json<TenantInfo>> {
     permissions::can_manage_tenant(&actor)?;
-    let mut tenant = state
-        .stores
-        .tenants
-        .tenant_by_id(&actor.tenant_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let mut tenant = own_tenant(&state, &actor.tenant_id).await?;
     if let Some(name) = request.name {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -81,4 +84,43 @@ pub async fn update_tenant(
     }
     state.stores.tenants.update_tenant(&tenant).await?;
     Ok(Json(wire::tenant(&tenant)))
+}
+
+/// The visitor widget's appearance. Any staff member.
+#[utoipa::path(get, path = "/v1/tenant/widget", tag = "tenant", security(("bearer" = [])),
+    responses((status = 200, body = WidgetSettingsBody), (status = 401, body = ErrorBody)))]
+pub async fn get_widget(
+    State(state): State<AppState>,
+    StaffAuth(actor): StaffAuth,
+) -> AppResult<Json<WidgetSettingsBody>> {
+    let tenant = own_tenant(&state, &actor.tenant_id).await?;
+    Ok(Json(wire::widget_settings(&tenant.widget)))
+}
+
+/// Replaces the visitor widget's appearance; answers it as stored (colour lowercased, texts
+/// trimmed, blank texts left out). Owners and admins.
+#[utoipa::path(put, path = "/v1/tenant/widget", tag = "tenant", security(("bearer" = [])),
+    request_body = WidgetSettingsBody,
+    responses((status = 200, body = WidgetSettingsBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[tracing::instrument(skip_all, fields(tenant_id = %actor.tenant_id))]
+pub async fn put_widget(
+    State(state): State<AppState>,
+    StaffAuth(actor): StaffAuth,
+    ApiJson(request): ApiJson<WidgetSettingsBody>,
+) -> AppResult<Json<WidgetSettingsBody>> {
+    permissions::can_manage_tenant(&actor)?;
+    let widget = WidgetSettings {
+        color: request.color,
+        position: request.position,
+        greeting: request.greeting,
+        launcher_text: request.launcher_text,
+        title: request.title,
+    }
+    .normalized()
+    .map_err(|e| AppError::Invalid(e.to_string()))?;
+    let mut tenant = own_tenant(&state, &actor.tenant_id).await?;
+    tenant.widget = widget;
+    state.stores.tenants.update_tenant(&tenant).await?;
+    Ok(Json(wire::widget_settings(&tenant.widget)))
 }

@@ -1,15 +1,18 @@
-//! Visitor sessions (`POST /v1/visitor/session`) and the "is an advisor available?" question
-//! (`GET /v1/visitor/availability`), called by the widget from the tenant's website.
+//! Visitor sessions (`POST /v1/visitor/session`), the "is an advisor available?" question
+//! (`GET /v1/visitor/availability`) and the widget's boot configuration
+//! (`GET /v1/visitor/widget`), called by the widget from the tenant's website.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use natter_sdk::api::{
     AvailabilityResponse, ErrorBody, TeamInfo, VisitorSessionRequest, VisitorSessionResponse,
+    WidgetConfigResponse,
 };
 use natter_sdk::protocol::{Principal, PrincipalKind};
 use serde::Deserialize;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::AppState;
 use crate::auth::identity::verify_user_hash;
@@ -18,6 +21,7 @@ use crate::domain::{Tenant, Visitor, new_id, now_ms, origin_allowed};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::store::StoreError;
+use crate::wire;
 
 /// Longest accepted visitor name.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -31,9 +35,18 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/visitor/session", post(create_session))
         .route("/v1/visitor/availability", get(availability))
+        // Availability changes by the minute and an admin's new colour should show on the next
+        // page view, so neither browsers nor proxies may keep any answer, errors included.
+        .route(
+            "/v1/visitor/widget",
+            get(widget_config).layer(SetResponseHeaderLayer::overriding(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            )),
+        )
 }
 
-/// Query of `GET /v1/visitor/availability`.
+/// Query of `GET /v1/visitor/availability` and `GET /v1/visitor/widget`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityQuery {
@@ -57,11 +70,38 @@ pub async fn availability(
     ApiQuery(query): ApiQuery<AvailabilityQuery>,
 ) -> AppResult<Json<AvailabilityResponse>> {
     let tenant = tenant_for_page(&state, &query.site_key, &headers).await?;
-    let team = query
-        .team
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
+    Ok(Json(
+        availability_of(&state, &tenant, query.team.as_deref()).await?,
+    ))
+}
+
+/// Everything the widget needs at boot: the site's name, its appearance and the same answer
+/// as `GET /v1/visitor/availability`, in one request. Anyone, from an allowed Origin. Answered
+/// with `Cache-Control: no-store` (see [`router`]).
+#[utoipa::path(get, path = "/v1/visitor/widget", tag = "visitor",
+    params(AvailabilityQuery),
+    responses((status = 200, body = WidgetConfigResponse),
+              (status = 403, description = "origin not allowed", body = ErrorBody),
+              (status = 404, description = "unknown site key", body = ErrorBody),
+              (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn widget_config(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<AvailabilityQuery>,
+) -> AppResult<Json<WidgetConfigResponse>> {
+    let tenant = tenant_for_page(&state, &query.site_key, &headers).await?;
+    let availability = availability_of(&state, &tenant, query.team.as_deref()).await?;
+    Ok(Json(wire::widget_config(&tenant, availability)))
+}
+
+/// Whether an advisor of `tenant` (of `team`, when given and not blank) can take a new
+/// conversation now, what happens otherwise, and the teams a visitor may ask for.
+async fn availability_of(
+    state: &AppState,
+    tenant: &Tenant,
+    team: Option<&str>,
+) -> AppResult<AvailabilityResponse> {
+    let team = team.map(str::trim).filter(|t| !t.is_empty());
     if let Some(team) = team
         && !tenant.routing.has_team(team)
     {
@@ -69,8 +109,8 @@ pub async fn availability(
             "team: {team:?} is not a team of this site"
         )));
     }
-    let available = state.chat.routing().available(&tenant, team).await?;
-    Ok(Json(AvailabilityResponse {
+    let available = state.chat.routing().available(tenant, team).await?;
+    Ok(AvailabilityResponse {
         available,
         when_unavailable: tenant.routing.when_unavailable,
         away_message: (!available).then(|| tenant.routing.away_message.clone()),
@@ -84,7 +124,7 @@ pub async fn availability(
                 policy: None,
             })
             .collect(),
-    }))
+    })
 }
 
 /// The tenant of `site_key`, if the calling page's Origin (when a browser sent one) is among

@@ -48,7 +48,7 @@ use self::errors::{on_duplicate_key, store_error};
 use self::records::{
     AGENTS, AgentDoc, CONVERSATION_CLIENT_ID_INDEX, CONVERSATION_EVENTS, CONVERSATIONS,
     ConversationDoc, EventDoc, MESSAGES, MessageDoc, RoutingSettingsDoc, STAFF, StaffDoc, TENANTS,
-    TenantDoc, VISITORS, VisitorDoc, seq_to_bson,
+    TenantDoc, VISITORS, VisitorDoc, WidgetSettingsDoc, seq_to_bson,
 };
 use crate::domain::{
     Conversation, ConversationEvent, ConversationStatus, Message, NewMessage, Staff, Tenant,
@@ -422,6 +422,8 @@ impl TenantStore for MongoStore {
     async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
         let routing = mongodb::bson::to_bson(&RoutingSettingsDoc::from(&tenant.routing))
             .map_err(|_| StoreError::Internal("mongodb: cannot encode routing settings".into()))?;
+        let widget = mongodb::bson::to_bson(&WidgetSettingsDoc::from(&tenant.widget))
+            .map_err(|_| StoreError::Internal("mongodb: cannot encode widget settings".into()))?;
         let result = self
             .tenants
             .update_one(
@@ -432,6 +434,7 @@ impl TenantStore for MongoStore {
                     "identity_secret": &tenant.identity_secret,
                     "require_verified_identity": tenant.require_verified_identity,
                     "routing": routing,
+                    "widget": widget,
                 } },
             )
             .await

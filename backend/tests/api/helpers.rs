@@ -11,7 +11,7 @@ use natter_sdk::protocol::{ClientFrame, PROTOCOL_VERSION, ServerFrame};
 use natter_server::auth::password::hash_password;
 use natter_server::config::Config;
 use natter_server::domain::{
-    RoutingPolicy, RoutingSettings, Staff, StaffRole, Tenant, new_id, now_ms,
+    RoutingPolicy, RoutingSettings, Staff, StaffRole, Tenant, WidgetSettings, new_id, now_ms,
 };
 use natter_server::store::Stores;
 use natter_server::{AppState, app};
@@ -100,6 +100,16 @@ impl TestApp {
 
     /// Starts natter on `database_url` with configuration tweaks.
     pub async fn spawn_with(database_url: &str, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_with_state(database_url, tweak, |_| {}).await
+    }
+
+    /// Starts natter on `database_url` with configuration tweaks and changes to the state
+    /// before it serves (for example fake widget files in `AppState::assets`).
+    pub async fn spawn_with_state(
+        database_url: &str,
+        tweak: impl FnOnce(&mut Config),
+        tweak_state: impl FnOnce(&mut AppState),
+    ) -> TestApp {
         init_test_logging();
         let mut config = Config::for_tests(database_url);
         config.shutdown_grace_secs = 5;
@@ -111,7 +121,8 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let state = AppState::new(config, stores.clone(), tokens, shutdown_rx);
+        let mut state = AppState::new(config, stores.clone(), tokens, shutdown_rx);
+        tweak_state(&mut state);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app::run(listener, state, shutdown_tx, async {
             let _ = stopped.await;
@@ -177,6 +188,7 @@ impl TestApp {
                 policy: RoutingPolicy::Manual,
                 ..RoutingSettings::default()
             },
+            widget: WidgetSettings::default(),
             created_at: now_ms(),
         };
         self.stores
@@ -553,8 +565,18 @@ where
 impl TestApp {
     /// Starts natter on a fresh database of `kind` with configuration tweaks.
     pub async fn spawn_kind_with(kind: StoreKind, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_kind_with_state(kind, tweak, |_| {}).await
+    }
+
+    /// Starts natter on a fresh database of `kind` with configuration tweaks and changes to the
+    /// state before it serves.
+    pub async fn spawn_kind_with_state(
+        kind: StoreKind,
+        tweak: impl FnOnce(&mut Config),
+        tweak_state: impl FnOnce(&mut AppState),
+    ) -> TestApp {
         let (url, dir) = fresh_database(kind);
-        let mut app = TestApp::spawn_with(&url, tweak).await;
+        let mut app = TestApp::spawn_with_state(&url, tweak, tweak_state).await;
         app._dir = dir;
         app
     }

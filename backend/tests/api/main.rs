@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod assets;
 mod auth;
 mod bad_input;
 mod claims;
@@ -20,3 +21,4 @@ mod staff;
 mod store_contract;
 mod store_contract_routing;
 mod stores;
+mod widget;

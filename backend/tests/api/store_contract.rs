@@ -13,7 +13,8 @@ use natter_sdk::protocol::preview;
 use natter_server::domain::{
     Agent, AuthorKind, Conversation, ConversationEvent, ConversationStatus, EventKind,
     FRONT_OF_QUEUE, Message, NewMessage, PREVIEW_CHARS, RoutingPolicy, RoutingSettings, Staff,
-    StaffRole, Team, Tenant, Timestamp, Visitor, WhenUnavailable, new_id,
+    StaffRole, Team, Tenant, Timestamp, Visitor, WhenUnavailable, WidgetPosition, WidgetSettings,
+    new_id,
 };
 use natter_server::store::{
     Appended, Assignment, ConversationFilter, ListCursor, StoreError, StoreResult, Stores,
@@ -38,6 +39,7 @@ pub(crate) fn tenant(name: &str) -> Tenant {
         identity_secret: format!("secret-{}", new_id()),
         require_verified_identity: false,
         routing: RoutingSettings::default(),
+        widget: WidgetSettings::default(),
         created_at: CREATED,
     }
 }
@@ -351,6 +353,62 @@ async fn updating_a_tenant_replaces_its_mutable_fields(stores: &Stores) {
     );
 
     assert_not_found(stores.tenants.update_tenant(&tenant("Missing")).await);
+}
+
+async fn a_tenants_widget_settings_round_trip_and_an_update_replaces_them(stores: &Stores) {
+    let t = Tenant {
+        widget: WidgetSettings {
+            color: "#0f766e".to_owned(),
+            position: WidgetPosition::Left,
+            greeting: Some("Hi! Questions about an order? «Ask» — we answer fast.".to_owned()),
+            launcher_text: Some("Chat with us".to_owned()),
+            title: Some("Demo Shop".to_owned()),
+        },
+        ..tenant("Acme")
+    };
+    stores.tenants.create_tenant(&t).await.unwrap();
+    assert_eq!(
+        stores.tenants.tenant_by_id(&t.id).await.unwrap(),
+        Some(t.clone())
+    );
+    assert_eq!(
+        stores
+            .tenants
+            .tenant_by_site_key(&t.site_key)
+            .await
+            .unwrap(),
+        Some(t.clone())
+    );
+
+    // Texts removed go back to "the widget decides", not to empty strings.
+    let plain = Tenant {
+        widget: WidgetSettings {
+            color: "#111827".to_owned(),
+            greeting: Some("Hello".to_owned()),
+            ..WidgetSettings::default()
+        },
+        ..t.clone()
+    };
+    stores.tenants.update_tenant(&plain).await.unwrap();
+    assert_eq!(
+        stores
+            .tenants
+            .tenant_by_site_key(&t.site_key)
+            .await
+            .unwrap(),
+        Some(plain.clone())
+    );
+
+    // Other settings leave the widget alone, and the widget leaves them alone.
+    let renamed = Tenant {
+        name: "Acme Inc.".to_owned(),
+        routing: routing_with_teams(),
+        ..plain.clone()
+    };
+    stores.tenants.update_tenant(&renamed).await.unwrap();
+    let reread = stores.tenants.tenant_by_id(&t.id).await.unwrap().unwrap();
+    assert_eq!(reread.widget, plain.widget);
+    assert_eq!(reread, renamed);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1693,6 +1751,11 @@ async fn data_survives_closing_and_reopening_the_store(db: &TestDatabase) {
     let (acme, v, c) = new_conversation(&stores).await;
     let acme = Tenant {
         routing: routing_with_teams(),
+        widget: WidgetSettings {
+            color: "#0f766e".to_owned(),
+            title: Some("Acme".to_owned()),
+            ..WidgetSettings::default()
+        },
         ..acme
     };
     stores.tenants.update_tenant(&acme).await.unwrap();
@@ -1838,6 +1901,7 @@ store_contract! {
         a_tenant_is_found_by_id_and_by_site_key,
         a_taken_site_key_or_tenant_id_is_a_conflict,
         updating_a_tenant_replaces_its_mutable_fields,
+        a_tenants_widget_settings_round_trip_and_an_update_replaces_them,
         a_staff_account_is_found_by_id_in_its_tenant_only_and_by_email,
         an_email_is_unique_across_all_tenants,
         staff_are_listed_per_tenant_oldest_first,

@@ -4,15 +4,16 @@
 //! numbers and counts `i64` (BSON has no unsigned integers), converted on the way out.
 //!
 //! Fields added after a collection first shipped are `#[serde(default)]`, so documents written
-//! by older versions still decode: a tenant without `routing` gets the default settings, a
-//! conversation without routing fields is in no team and was never assigned through routing.
+//! by older versions still decode: a tenant without `routing` or `widget` gets the default
+//! settings, a conversation without routing fields is in no team and was never assigned through
+//! routing.
 
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Agent, AuthorKind, Conversation, ConversationEvent, ConversationStatus, EventKind, Lease,
     Message, Presence, RoutingPolicy, RoutingSettings, Staff, StaffRole, Team, Tenant, Timestamp,
-    Visitor, WhenUnavailable,
+    Visitor, WhenUnavailable, WidgetPosition, WidgetSettings,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -52,6 +53,9 @@ pub(super) struct TenantDoc {
     /// Absent from tenants stored before routing existed: they get the defaults.
     #[serde(default)]
     pub routing: RoutingSettingsDoc,
+    /// Absent from tenants stored before the widget settings: they get the default look.
+    #[serde(default)]
+    pub widget: WidgetSettingsDoc,
     pub created_at: Timestamp,
 }
 
@@ -65,6 +69,7 @@ impl From<&Tenant> for TenantDoc {
             identity_secret: t.identity_secret.clone(),
             require_verified_identity: t.require_verified_identity,
             routing: RoutingSettingsDoc::from(&t.routing),
+            widget: WidgetSettingsDoc::from(&t.widget),
             created_at: t.created_at,
         }
     }
@@ -80,6 +85,7 @@ impl From<TenantDoc> for Tenant {
             identity_secret: d.identity_secret,
             require_verified_identity: d.require_verified_identity,
             routing: RoutingSettings::from(d.routing),
+            widget: WidgetSettings::from(d.widget),
             created_at: d.created_at,
         }
     }
@@ -127,6 +133,52 @@ impl From<RoutingSettingsDoc> for RoutingSettings {
             keep_assigned_on_agent_loss: d.keep_assigned_on_agent_loss,
             away_message: d.away_message,
             teams: d.teams.into_iter().map(Team::from).collect(),
+        }
+    }
+}
+
+/// The `widget` sub-document of a tenant. Every field falls back to
+/// [`WidgetSettings::default`] when absent; absent texts are left out rather than stored as
+/// `null`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub(super) struct WidgetSettingsDoc {
+    pub color: String,
+    pub position: WidgetPosition,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launcher_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+impl Default for WidgetSettingsDoc {
+    fn default() -> Self {
+        WidgetSettingsDoc::from(&WidgetSettings::default())
+    }
+}
+
+impl From<&WidgetSettings> for WidgetSettingsDoc {
+    fn from(w: &WidgetSettings) -> Self {
+        WidgetSettingsDoc {
+            color: w.color.clone(),
+            position: w.position,
+            greeting: w.greeting.clone(),
+            launcher_text: w.launcher_text.clone(),
+            title: w.title.clone(),
+        }
+    }
+}
+
+impl From<WidgetSettingsDoc> for WidgetSettings {
+    fn from(d: WidgetSettingsDoc) -> Self {
+        WidgetSettings {
+            color: d.color,
+            position: d.position,
+            greeting: d.greeting,
+            launcher_text: d.launcher_text,
+            title: d.title,
         }
     }
 }
@@ -576,6 +628,33 @@ mod tests {
         };
         let tenant = Tenant::from(bson::from_document::<TenantDoc>(stored).expect("decodes"));
         assert_eq!(tenant.routing, RoutingSettings::default());
+        assert_eq!(tenant.widget, WidgetSettings::default());
+    }
+
+    #[test]
+    fn widget_settings_round_trip_and_missing_fields_read_as_the_defaults() {
+        let widget = WidgetSettings {
+            color: "#0f766e".into(),
+            position: WidgetPosition::Left,
+            greeting: Some("Hi!".into()),
+            launcher_text: None,
+            title: Some("Demo Shop".into()),
+        };
+        let stored = bson::to_document(&WidgetSettingsDoc::from(&widget)).expect("encodes");
+        assert_eq!(stored.get_str("position"), Ok("left"));
+        assert!(!stored.contains_key("launcher_text"), "absent, not null");
+        let decoded = bson::from_document::<WidgetSettingsDoc>(stored).expect("decodes");
+        assert_eq!(WidgetSettings::from(decoded), widget);
+
+        let partial = doc! { "greeting": "Hello" };
+        let decoded = bson::from_document::<WidgetSettingsDoc>(partial).expect("decodes");
+        assert_eq!(
+            WidgetSettings::from(decoded),
+            WidgetSettings {
+                greeting: Some("Hello".into()),
+                ..WidgetSettings::default()
+            }
+        );
     }
 
     #[test]

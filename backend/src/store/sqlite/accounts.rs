@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::rows::{
     STAFF_COLUMNS, TENANT_COLUMNS, VISITOR_COLUMNS, role_str, routing_json, staff_from_row,
-    strings_json, tenant_from_row, visitor_from_row,
+    strings_json, tenant_from_row, visitor_from_row, widget_json,
 };
 use super::{SqliteStore, db_error};
 use crate::domain::{Staff, Tenant, Visitor};
@@ -27,8 +27,8 @@ impl TenantStore for SqliteStore {
         self.write(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO tenants (id, name, site_key, allowed_origins, identity_secret, \
-                 require_verified_identity, created_at, routing) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 require_verified_identity, created_at, routing, widget) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -40,6 +40,7 @@ impl TenantStore for SqliteStore {
                     t.require_verified_identity,
                     t.created_at,
                     routing_json(&t.routing),
+                    widget_json(&t.widget),
                 ])
             })
             .map_err(db_error)?;
@@ -80,7 +81,7 @@ impl TenantStore for SqliteStore {
             let rows = conn
                 .prepare_cached(
                     "UPDATE tenants SET name = ?2, allowed_origins = ?3, identity_secret = ?4, \
-                     require_verified_identity = ?5, routing = ?6 WHERE id = ?1",
+                     require_verified_identity = ?5, routing = ?6, widget = ?7 WHERE id = ?1",
                 )
                 .and_then(|mut stmt| {
                     stmt.execute(params![
@@ -90,6 +91,7 @@ impl TenantStore for SqliteStore {
                         t.identity_secret,
                         t.require_verified_identity,
                         routing_json(&t.routing),
+                        widget_json(&t.widget),
                     ])
                 })
                 .map_err(db_error)?;

@@ -437,7 +437,7 @@ fn assign_one(
 mod tests {
     use super::*;
     use crate::domain::fixtures::conversation;
-    use crate::domain::{RoutingSettings, Tenant, Visitor};
+    use crate::domain::{RoutingSettings, Tenant, Visitor, WidgetSettings};
     use crate::store::{TenantStore, VisitorStore};
 
     async fn store_with_names(names: &[&str]) -> (SqliteStore, tempfile::TempDir) {
@@ -451,6 +451,7 @@ mod tests {
             identity_secret: "s".into(),
             require_verified_identity: false,
             routing: RoutingSettings::default(),
+            widget: WidgetSettings::default(),
             created_at: 1,
         };
         store.create_tenant(&tenant).await.unwrap();

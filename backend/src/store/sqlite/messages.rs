@@ -245,7 +245,9 @@ impl MessageStore for SqliteStore {
 mod tests {
 
     use super::*;
-    use crate::domain::{AuthorKind, Conversation, RoutingSettings, Tenant, Visitor};
+    use crate::domain::{
+        AuthorKind, Conversation, RoutingSettings, Tenant, Visitor, WidgetSettings,
+    };
     use crate::store::{ConversationStore, TenantStore, VisitorStore};
 
     async fn store_with_conversations(n: usize) -> (SqliteStore, tempfile::TempDir) {
@@ -260,6 +262,7 @@ mod tests {
                 identity_secret: "s".into(),
                 require_verified_identity: false,
                 routing: RoutingSettings::default(),
+                widget: WidgetSettings::default(),
                 created_at: 1,
             })
             .await

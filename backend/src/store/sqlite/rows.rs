@@ -1,9 +1,10 @@
 //! Conversions between SQLite rows and domain types. Each `*_COLUMNS` list and its `*_from_row`
 //! function go together: change both or neither.
 //!
-//! Nested values (allowed origins, routing settings, team lists, refusals, leases) are stored as
-//! JSON text through private `Stored*` structs, so the stored spelling is pinned here and not by
-//! the domain or wire types.
+//! Nested values (allowed origins, routing and widget settings, team lists, refusals, leases) are
+//! stored as
+//! JSON text through private `Stored*` structs, so the stored spelling is pinned here and not
+//! by the domain or wire types.
 
 use rusqlite::Row;
 use rusqlite::types::Type;
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{
     Agent, AuthorKind, Conversation, ConversationEvent, ConversationStatus, EventKind, Lease,
     Message, Presence, RoutingPolicy, RoutingSettings, Staff, StaffRole, Team, Tenant, Visitor,
-    WhenUnavailable,
+    WhenUnavailable, WidgetPosition, WidgetSettings,
 };
 
 /// A stored text that is not one of the values natter writes.
@@ -168,8 +169,56 @@ fn routing_from_json(row: &Row<'_>, column: usize) -> rusqlite::Result<RoutingSe
     })
 }
 
+/// `tenants.widget`: [`WidgetSettings`] as stored. Every field may be missing: rows from before
+/// the widget settings hold `{}` and read as the default appearance. The position is stored by
+/// its `as_str` name; absent texts are absent, not `null`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct StoredWidget {
+    color: Option<String>,
+    position: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    greeting: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    launcher_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+}
+
+/// The JSON text stored for a tenant's widget settings.
+pub(super) fn widget_json(widget: &WidgetSettings) -> String {
+    let stored = StoredWidget {
+        color: Some(widget.color.clone()),
+        position: Some(widget.position.as_str().to_owned()),
+        greeting: widget.greeting.clone(),
+        launcher_text: widget.launcher_text.clone(),
+        title: widget.title.clone(),
+    };
+    // Serializing strings cannot fail.
+    serde_json::to_string(&stored).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Decodes `tenants.widget` from `column`, filling what is missing with the defaults.
+fn widget_from_json(row: &Row<'_>, column: usize) -> rusqlite::Result<WidgetSettings> {
+    let stored: StoredWidget = serde_json::from_str(text(row, column)?)
+        .map_err(|_| corrupt(column, "widget settings JSON"))?;
+    let defaults = WidgetSettings::default();
+    Ok(WidgetSettings {
+        color: stored.color.unwrap_or(defaults.color),
+        position: match stored.position.as_deref() {
+            Some(name) => {
+                WidgetPosition::parse(name).ok_or_else(|| corrupt(column, "widget position"))?
+            }
+            None => defaults.position,
+        },
+        greeting: stored.greeting,
+        launcher_text: stored.launcher_text,
+        title: stored.title,
+    })
+}
+
 pub(super) const TENANT_COLUMNS: &str = "id, name, site_key, allowed_origins, identity_secret, \
-     require_verified_identity, created_at, routing";
+     require_verified_identity, created_at, routing, widget";
 
 pub(super) fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<Tenant> {
     Ok(Tenant {
@@ -181,6 +230,7 @@ pub(super) fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<Tenant> {
         require_verified_identity: row.get(5)?,
         created_at: row.get(6)?,
         routing: routing_from_json(row, 7)?,
+        widget: widget_from_json(row, 8)?,
     })
 }
 
@@ -357,6 +407,44 @@ mod tests {
                 ..RoutingSettings::default()
             }
         );
+    }
+
+    /// Decodes `json` as a stored `tenants.widget` value.
+    fn decode_widget(json: &str) -> rusqlite::Result<WidgetSettings> {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.query_row("SELECT ?1", [json], |row| widget_from_json(row, 0))
+    }
+
+    #[test]
+    fn widget_settings_round_trip_with_and_without_texts() {
+        let full = WidgetSettings {
+            color: "#0f766e".into(),
+            position: WidgetPosition::Left,
+            greeting: Some("Hi! \"Questions\" — ask away".into()),
+            launcher_text: Some("Chat with us".into()),
+            title: Some("Demo Shop".into()),
+        };
+        assert_eq!(decode_widget(&widget_json(&full)).unwrap(), full);
+        let bare = WidgetSettings::default();
+        assert_eq!(
+            widget_json(&bare),
+            r##"{"color":"#4f46e5","position":"right"}"##
+        );
+        assert_eq!(decode_widget(&widget_json(&bare)).unwrap(), bare);
+    }
+
+    #[test]
+    fn missing_widget_fields_read_as_the_defaults_and_an_unknown_position_is_corrupt() {
+        assert_eq!(decode_widget("{}").unwrap(), WidgetSettings::default());
+        for json in [r#"{"position": "top"}"#, r#"{"color": 5}"#, "not json"] {
+            assert!(
+                matches!(
+                    decode_widget(json),
+                    Err(rusqlite::Error::FromSqlConversionFailure(0, _, _))
+                ),
+                "{json}"
+            );
+        }
     }
 
     #[test]

@@ -173,8 +173,17 @@ CREATE INDEX IF NOT EXISTS conversation_events_by_conversation
     ON conversation_events (conversation_id, created_at, id);
 "#;
 
+/// Version 3: the visitor widget's appearance (issue 4).
+///
+/// `tenants.widget`: colour, position and texts as one JSON object (see `rows::StoredWidget`).
+/// Like `routing`, every field is optional when read, so tenants from before this step (`'{}'`)
+/// read as the default appearance.
+const V3: &str = r#"
+ALTER TABLE tenants ADD COLUMN widget TEXT NOT NULL DEFAULT '{}'; -- JSON object
+"#;
+
 /// Step `i` brings a database from version `i` to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -209,7 +218,7 @@ pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::RoutingSettings;
+    use crate::domain::{RoutingSettings, WidgetSettings};
     use crate::store::sqlite::rows::{
         CONVERSATION_COLUMNS, TENANT_COLUMNS, conversation_from_row, tenant_from_row,
     };
@@ -290,7 +299,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_from_version_1_read_as_routing_defaults_and_keep_their_place_in_line() {
+    fn rows_from_version_1_read_as_routing_and_widget_defaults_and_keep_their_place_in_line() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(V1).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
@@ -313,6 +322,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tenant.routing, RoutingSettings::default());
+        assert_eq!(tenant.widget, WidgetSettings::default());
         let mut stmt = conn
             .prepare(&format!(
                 "SELECT {CONVERSATION_COLUMNS} FROM conversations ORDER BY id"
