@@ -57,12 +57,15 @@
 mod backoff;
 mod outbox;
 mod rng;
+mod sorted_map;
 mod timeline;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use sorted_map::SortedMap;
 
 pub use outbox::OutboxEntry;
 
@@ -286,10 +289,10 @@ struct Connection {
     /// A ping was sent since the last frame arrived.
     ping_outstanding: bool,
     next_request_id: RequestId,
-    requests: BTreeMap<RequestId, Request>,
+    requests: SortedMap<RequestId, Request>,
     next_nonce: u64,
     /// Per conversation: the last typing state sent and when.
-    typing: BTreeMap<String, (bool, u64)>,
+    typing: SortedMap<String, (bool, u64)>,
 }
 
 impl Connection {
@@ -303,9 +306,9 @@ impl Connection {
             last_received: now,
             ping_outstanding: false,
             next_request_id: 1,
-            requests: BTreeMap::new(),
+            requests: SortedMap::new(),
             next_nonce: 1,
-            typing: BTreeMap::new(),
+            typing: SortedMap::new(),
         }
     }
 }
@@ -543,6 +546,12 @@ impl ClientCore {
         let client_id = self.rng.uuid_v4();
         self.send_message_with_client_id(now, conversation_id, client_id.clone(), text)?;
         Ok(client_id)
+    }
+
+    /// A fresh random `client_id` from the core's generator, for a message the application
+    /// must hold before it can queue it (for example while the conversation is being created).
+    pub fn new_client_id(&mut self) -> String {
+        self.rng.uuid_v4()
     }
 
     /// Like [`send_message`](Self::send_message) with a caller-chosen `client_id` (for example

@@ -6,7 +6,7 @@
 //! ahead is buffered and reported as a gap, which the core fills with a `sync`. Since the cursor
 //! only ever grows, no `seq` is delivered twice or out of order, whatever the server sends.
 
-use std::collections::BTreeMap;
+use super::sorted_map::SortedMap;
 
 use crate::protocol::{Cursor, Message, RequestId};
 
@@ -20,7 +20,7 @@ struct Timeline {
     /// Highest `seq` delivered contiguously.
     cursor: u64,
     /// Messages received ahead of a gap, by `seq`; every key is above `cursor + 1`.
-    buffer: BTreeMap<u64, Message>,
+    buffer: SortedMap<u64, Message>,
     /// The `sync` request currently filling this conversation, on the current connection.
     syncing: Option<RequestId>,
     /// The cursor when that sync was sent, to tell whether it made progress.
@@ -61,7 +61,7 @@ pub(crate) enum SyncOutcome {
 /// Cursors and buffers of every conversation the core knows about.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Timelines {
-    conversations: BTreeMap<String, Timeline>,
+    conversations: SortedMap<String, Timeline>,
 }
 
 impl Timelines {

@@ -1,0 +1,421 @@
+//! The browser codec (`natter_sdk::js`) against serde_json, in a real browser: every server frame
+//! serde_json writes decodes to the same value, and every client frame and REST request the
+//! browser writes reads back through serde to the same value. This keeps the hand-spelled field
+//! names of `js.rs` in step with the one protocol definition.
+//!
+//! Runs with `cargo xtask test` (wasm-bindgen-test in headless Chromium).
+#![cfg(all(target_arch = "wasm32", feature = "js"))]
+
+use natter_sdk::api::{
+    AvailabilityResponse, ErrorBody, ErrorDetail, SendMessageRequest, StartConversationRequest,
+    TeamInfo, VisitorIdentity, VisitorSessionRequest, VisitorSessionResponse, WidgetConfigResponse,
+    WidgetPosition, WidgetSettingsBody,
+};
+use natter_sdk::client::OutboxEntry;
+use natter_sdk::js;
+use natter_sdk::protocol::*;
+use serde::Serialize;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn author(kind: AuthorKind) -> Author {
+    Author {
+        kind,
+        id: "a1".into(),
+        name: Some("Ada Lovelace".into()),
+    }
+}
+
+fn message() -> Message {
+    Message {
+        id: "m1".into(),
+        conversation_id: "c1".into(),
+        seq: 42,
+        client_id: Some("k-1".into()),
+        author: author(AuthorKind::Visitor),
+        text: "Bonjour \"monde\" \\ 👋\n<b>not html</b>".into(),
+        created_at: 1_763_700_000_123,
+    }
+}
+
+fn summary() -> ConversationSummary {
+    ConversationSummary {
+        id: "c1".into(),
+        status: ConversationStatus::Open,
+        contact: Contact {
+            visitor_id: "v1".into(),
+            external_id: Some("user-7".into()),
+            name: Some("Sam".into()),
+            email: Some("sam@example.com".into()),
+        },
+        assignee: Some(StaffRef {
+            id: "s1".into(),
+            name: "Grace".into(),
+        }),
+        last_seq: 42,
+        last_message_preview: Some("Bonjour".into()),
+        created_at: 1,
+        last_activity_at: 2,
+        team: Some("sales".into()),
+    }
+}
+
+fn card() -> AgentCard {
+    AgentCard {
+        id: "s1".into(),
+        name: "Grace".into(),
+        avatar_url: Some("https://example.com/g.png".into()),
+    }
+}
+
+fn every_server_frame() -> Vec<ServerFrame> {
+    let mut bare = summary();
+    bare.assignee = None;
+    bare.last_message_preview = None;
+    bare.team = None;
+    bare.contact.external_id = None;
+    bare.contact.name = None;
+    bare.contact.email = None;
+    bare.status = ConversationStatus::Unassigned;
+    vec![
+        ServerFrame::Welcome {
+            protocol: 1,
+            principal: Principal {
+                kind: PrincipalKind::Staff,
+                id: "s1".into(),
+                tenant_id: "t1".into(),
+                name: Some("Grace".into()),
+                role: Some(StaffRole::Admin),
+            },
+            heartbeat_ms: 25_000,
+        },
+        ServerFrame::Welcome {
+            protocol: 1,
+            principal: Principal {
+                kind: PrincipalKind::Visitor,
+                id: "v1".into(),
+                tenant_id: "t1".into(),
+                name: None,
+                role: None,
+            },
+            heartbeat_ms: 0,
+        },
+        ServerFrame::Sent {
+            id: 7,
+            message: message(),
+        },
+        ServerFrame::Synced {
+            id: 8,
+            conversations: vec![summary(), bare.clone()],
+        },
+        ServerFrame::Error {
+            id: Some(3),
+            code: ErrorCode::MessageTooLong,
+            message: "too long".into(),
+        },
+        ServerFrame::Error {
+            id: None,
+            code: ErrorCode::NoAgentAvailable,
+            message: "nobody".into(),
+        },
+        ServerFrame::Message {
+            message: Message {
+                client_id: None,
+                author: author(AuthorKind::System),
+                ..message()
+            },
+        },
+        ServerFrame::Typing {
+            conversation_id: "c1".into(),
+            author: author(AuthorKind::Staff),
+            typing: true,
+        },
+        ServerFrame::Conversation {
+            conversation: summary(),
+        },
+        ServerFrame::Pong { nonce: 9 },
+        ServerFrame::Reconnect {
+            reason: "deploy".into(),
+            retry_after_ms: 1500,
+        },
+        ServerFrame::Queued {
+            conversation_id: "c1".into(),
+            position: 3,
+            estimated_wait_ms: Some(90_000),
+        },
+        ServerFrame::Queued {
+            conversation_id: "c1".into(),
+            position: 1,
+            estimated_wait_ms: None,
+        },
+        ServerFrame::Away {
+            conversation_id: "c1".into(),
+            message: "Back at 9".into(),
+        },
+        ServerFrame::Assigned {
+            conversation_id: "c1".into(),
+            agent: card(),
+        },
+        ServerFrame::Transferred {
+            conversation_id: "c1".into(),
+            from: Some(StaffRef {
+                id: "s2".into(),
+                name: "Ada".into(),
+            }),
+            to: TransferTarget::Agent { agent: card() },
+            note: Some("VIP".into()),
+        },
+        ServerFrame::Transferred {
+            conversation_id: "c1".into(),
+            from: None,
+            to: TransferTarget::Team {
+                team: "sales".into(),
+            },
+            note: None,
+        },
+        ServerFrame::Transferred {
+            conversation_id: "c1".into(),
+            from: None,
+            to: TransferTarget::Queue,
+            note: None,
+        },
+        ServerFrame::Offer { conversation: bare },
+        ServerFrame::OfferWithdrawn {
+            conversation_id: "c1".into(),
+        },
+        ServerFrame::QueueLength {
+            queues: vec![
+                QueueLength {
+                    team: None,
+                    waiting: 4,
+                },
+                QueueLength {
+                    team: Some("sales".into()),
+                    waiting: 0,
+                },
+            ],
+        },
+        ServerFrame::Presence {
+            agent: AgentStatus {
+                id: "s1".into(),
+                name: "Grace".into(),
+                avatar_url: None,
+                presence: Presence::Away,
+                chosen_presence: Presence::Online,
+                load: 2,
+                capacity: 3,
+                teams: vec!["sales".into(), "support".into()],
+            },
+        },
+    ]
+}
+
+fn every_client_frame() -> Vec<ClientFrame> {
+    vec![
+        ClientFrame::Auth {
+            protocol: 1,
+            token: "tok.en".into(),
+        },
+        ClientFrame::Send {
+            id: 1,
+            conversation_id: "c1".into(),
+            client_id: "k1".into(),
+            text: "Hi \"there\"\n\u{0001} 🎉".into(),
+        },
+        ClientFrame::Sync {
+            id: 2,
+            cursors: vec![
+                Cursor {
+                    conversation_id: "c1".into(),
+                    after_seq: 0,
+                },
+                Cursor {
+                    conversation_id: "c2".into(),
+                    after_seq: 9_007_199_254_740_991,
+                },
+            ],
+        },
+        ClientFrame::Sync {
+            id: 3,
+            cursors: vec![],
+        },
+        ClientFrame::Typing {
+            conversation_id: "c1".into(),
+            typing: false,
+        },
+        ClientFrame::Ping { nonce: 5 },
+    ]
+}
+
+fn value<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("serializable")
+}
+
+#[wasm_bindgen_test]
+fn every_server_frame_serde_writes_decodes_to_the_same_value() {
+    for frame in every_server_frame() {
+        let text = serde_json::to_string(&frame).expect("serializable");
+        let decoded: ServerFrame = js::parse(&text).unwrap_or_else(|e| {
+            panic!("{text} did not decode: field {}", e.field);
+        });
+        assert_eq!(decoded, frame, "{text}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn every_client_frame_the_browser_writes_reads_back_through_serde() {
+    for frame in every_client_frame() {
+        let text = js::stringify(&frame);
+        let read: ClientFrame = serde_json::from_str(&text).expect("serde reads it");
+        assert_eq!(read, frame, "{text}");
+        // Byte-for-byte the same JSON as the server's own encoding, field order included.
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).expect("json"),
+            value(&frame)
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn rest_requests_the_browser_writes_match_serde() {
+    let full = VisitorSessionRequest {
+        site_key: "demo-site-key".into(),
+        visitor_token: Some("t".into()),
+        identity: Some(VisitorIdentity {
+            user_id: "u1".into(),
+            user_hash: "ab12".into(),
+            name: Some("Sam".into()),
+            email: None,
+        }),
+        name: Some("Sam".into()),
+        email: Some("s@example.com".into()),
+    };
+    let bare = VisitorSessionRequest {
+        site_key: "k".into(),
+        visitor_token: None,
+        identity: None,
+        name: None,
+        email: None,
+    };
+    for request in [full, bare] {
+        let text = js::stringify(&request);
+        let read: VisitorSessionRequest = serde_json::from_str(&text).expect("serde reads it");
+        assert_eq!(value(&read), value(&request));
+    }
+    let start = StartConversationRequest {
+        message: Some(SendMessageRequest {
+            client_id: "k1".into(),
+            text: "hello".into(),
+        }),
+        team: Some("sales".into()),
+        leave_message: true,
+    };
+    let read: StartConversationRequest =
+        serde_json::from_str(&js::stringify(&start)).expect("serde reads it");
+    assert_eq!(value(&read), value(&start));
+}
+
+#[wasm_bindgen_test]
+fn rest_answers_serde_writes_decode_to_the_same_value() {
+    let session = VisitorSessionResponse {
+        visitor_token: "tok".into(),
+        expires_in: 15_552_000,
+        principal: Principal {
+            kind: PrincipalKind::Visitor,
+            id: "v1".into(),
+            tenant_id: "t1".into(),
+            name: None,
+            role: None,
+        },
+        verified: false,
+    };
+    let text = serde_json::to_string(&session).expect("json");
+    let decoded: VisitorSessionResponse = js::parse(&text).expect("decodes");
+    assert_eq!(value(&decoded), value(&session));
+
+    let error = ErrorBody {
+        error: ErrorDetail {
+            code: ErrorCode::OriginNotAllowed,
+            message: "no".into(),
+        },
+    };
+    let decoded: ErrorBody = js::parse(&serde_json::to_string(&error).expect("json")).expect("ok");
+    assert_eq!(value(&decoded), value(&error));
+
+    for (position, greeting) in [
+        (WidgetPosition::Left, Some("Hi!")),
+        (WidgetPosition::Right, None),
+    ] {
+        let config = WidgetConfigResponse {
+            site_name: "Demo Shop".into(),
+            widget: WidgetSettingsBody {
+                color: "#0f766e".into(),
+                position,
+                greeting: greeting.map(str::to_owned),
+                launcher_text: Some("Chat".into()),
+                title: None,
+            },
+            availability: AvailabilityResponse {
+                available: false,
+                when_unavailable: WhenUnavailable::Offline,
+                away_message: Some("Back at 9".into()),
+                teams: vec![TeamInfo {
+                    id: "sales".into(),
+                    name: "Sales".into(),
+                    policy: Some(RoutingPolicy::Manual),
+                }],
+            },
+        };
+        let decoded: WidgetConfigResponse =
+            js::parse(&serde_json::to_string(&config).expect("json")).expect("decodes");
+        assert_eq!(decoded, config);
+    }
+
+    let conversation: ConversationSummary =
+        js::parse(&serde_json::to_string(&summary()).expect("json")).expect("decodes");
+    assert_eq!(conversation, summary());
+}
+
+#[wasm_bindgen_test]
+fn a_persisted_outbox_round_trips() {
+    let entries = vec![
+        OutboxEntry {
+            client_id: "k1".into(),
+            conversation_id: String::new(),
+            text: "written offline".into(),
+        },
+        OutboxEntry {
+            client_id: "k2".into(),
+            conversation_id: "c1".into(),
+            text: "second".into(),
+        },
+    ];
+    let text = js::stringify(entries.as_slice());
+    let back: Vec<OutboxEntry> = js::parse(&text).expect("decodes");
+    assert_eq!(back, entries);
+}
+
+#[wasm_bindgen_test]
+fn malformed_frames_name_the_offending_field_and_unknown_ones_are_ignored() {
+    let missing = js::parse::<ServerFrame>(r#"{"type":"pong"}"#);
+    assert_eq!(missing.err().map(|e| e.field), Some("nonce"));
+    let wrong_type = js::parse::<ServerFrame>(r#"{"type":"sent","id":"7","message":{}}"#);
+    assert_eq!(wrong_type.err().map(|e| e.field), Some("id"));
+    let negative = js::parse::<ServerFrame>(r#"{"type":"pong","nonce":-1}"#);
+    assert_eq!(negative.err().map(|e| e.field), Some("nonce"));
+    let fraction = js::parse::<ServerFrame>(r#"{"type":"pong","nonce":1.5}"#);
+    assert_eq!(fraction.err().map(|e| e.field), Some("nonce"));
+    let not_json = js::parse::<ServerFrame>("{nope");
+    assert_eq!(not_json.err().map(|e| e.field), Some("json"));
+    let future = js::parse::<ServerFrame>(r#"{"type":"hologram","x":1}"#);
+    assert_eq!(future.ok(), Some(ServerFrame::Unknown));
+    let new_code = js::parse::<ServerFrame>(r#"{"type":"error","code":"brand_new","message":"m"}"#);
+    assert!(matches!(
+        new_code,
+        Ok(ServerFrame::Error {
+            code: ErrorCode::Unknown,
+            ..
+        })
+    ));
+}
