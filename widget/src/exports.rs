@@ -1,0 +1,335 @@
+//! The JavaScript API: `mount(shadowRoot, options)` returning a [`Widget`] (what `window.Natter`
+//! and the npm package's `boot` forward to), and the headless [`ChatClient`].
+//!
+//! Both sit on one `session::Session`, so a custom UI built on `ChatClient` gets the same
+//! persisted outbox, resume and reconnect behaviour as the bubble. Hand-written TypeScript types
+//! for these live in `npm/index.d.ts`; event payload shapes are built in `session`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Reflect};
+use natter_sdk::api::VisitorIdentity;
+use wasm_bindgen::prelude::*;
+use web_sys::ShadowRoot;
+
+use crate::model::Locale;
+use crate::session::{Session, line_payload, routing_payload, status_name};
+use crate::ui::{Intent, Ui};
+
+fn field(options: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(options, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_string())
+        .filter(|s| !s.trim().is_empty())
+}
+
+fn required(options: &JsValue, key: &str, missing: &str) -> Result<String, JsError> {
+    field(options, key).ok_or_else(|| JsError::new(missing))
+}
+
+/// The browser's preferred languages, best first.
+fn browser_locale() -> Locale {
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
+        return Locale::En;
+    };
+    let tags: Vec<String> = navigator
+        .languages()
+        .iter()
+        .filter_map(|v| v.as_string())
+        .chain(navigator.language())
+        .collect();
+    Locale::negotiate(tags.iter().map(String::as_str))
+}
+
+fn identity(value: &JsValue) -> Result<VisitorIdentity, JsError> {
+    Ok(VisitorIdentity {
+        user_id: required(value, "userId", "natter: identify() needs a userId")?,
+        user_hash: required(value, "userHash", "natter: identify() needs a userHash")?,
+        name: field(value, "name"),
+        email: field(value, "email"),
+    })
+}
+
+fn storage_flag(session: &Session, open: bool) {
+    let key = session.with(|s| s.storage_key("open"));
+    if let Some(store) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = if open {
+            store.set_item(&key, "1")
+        } else {
+            store.remove_item(&key)
+        };
+    }
+}
+
+/// The chat bubble mounted in a shadow root.
+#[wasm_bindgen]
+pub struct Widget {
+    inner: Rc<Mounted>,
+}
+
+struct Mounted {
+    session: Session,
+    ui: RefCell<Option<Ui>>,
+}
+
+impl Mounted {
+    fn render(&self) {
+        let Ok(mut ui) = self.ui.try_borrow_mut() else {
+            return;
+        };
+        if let Some(ui) = ui.as_mut() {
+            self.session
+                .with(|s| ui.render(&s.model, js_sys::Date::now()));
+        }
+    }
+
+    fn set_open(&self, open: bool) {
+        let was = self.session.with(|s| s.model.open);
+        if was == open {
+            return;
+        }
+        let has_visitor = self.session.with(|s| s.has_visitor());
+        self.session.drive(|s| s.model.set_open(open));
+        storage_flag(&self.session, open);
+        if open && has_visitor {
+            self.session.connect();
+        }
+        self.session
+            .emit(if open { "open" } else { "close" }, JsValue::UNDEFINED);
+        if open
+            && let Ok(ui) = self.ui.try_borrow()
+            && let Some(ui) = ui.as_ref()
+        {
+            ui.focus_composer();
+        }
+    }
+
+    fn intent(&self, intent: Intent) {
+        match intent {
+            Intent::Toggle => {
+                let open = self.session.with(|s| s.model.open);
+                self.set_open(!open);
+            }
+            Intent::Open => self.set_open(true),
+            Intent::Close => self.set_open(false),
+            Intent::Send(text) => {
+                if self.session.send(&text).is_err() {
+                    // The UI only sends non-empty text; an over-long one is refused here.
+                    self.session.emit(
+                        "error",
+                        crate::session::object(&[
+                            ("code", "invalid".into()),
+                            ("message", "message too long".into()),
+                        ]),
+                    );
+                }
+            }
+            Intent::Typing(typing) => self.session.typing(typing),
+            Intent::RetryNow => self.session.retry_now(),
+            Intent::Dismiss(key) => self.session.drive(|s| s.model.dismiss(&key)),
+        }
+    }
+}
+
+/// Mounts the widget into `root` (a shadow root the caller attached to its host element).
+/// Options: `siteKey` and `apiBase` (the natter server's URL), optional `locale` (`en`, `fr`,
+/// `ru`, `pt`; default from the browser) and `open` (open the panel at once).
+#[wasm_bindgen]
+pub fn mount(root: ShadowRoot, options: JsValue) -> Result<Widget, JsError> {
+    #[cfg(feature = "debug")]
+    console_error_panic_hook::set_once();
+    let site_key = required(&options, "siteKey", "natter: siteKey is required")?;
+    let api_base = required(&options, "apiBase", "natter: apiBase is required")?;
+    let locale = field(&options, "locale")
+        .and_then(|l| Locale::from_tag(&l))
+        .unwrap_or_else(browser_locale);
+    let open = Reflect::get(&options, &JsValue::from_str("open"))
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+
+    let session = Session::new(&site_key, &api_base, None);
+    session.drive(|s| s.model.locale = locale);
+    let mounted = Rc::new(Mounted {
+        session: session.clone(),
+        ui: RefCell::new(None),
+    });
+    let weak = Rc::downgrade(&mounted);
+    let intents: Rc<dyn Fn(Intent)> = Rc::new(move |intent| {
+        if let Some(mounted) = weak.upgrade() {
+            mounted.intent(intent);
+        }
+    });
+    *mounted.ui.borrow_mut() = Some(Ui::mount(&root, intents));
+    let weak = Rc::downgrade(&mounted);
+    session.set_observer(Rc::new(move || {
+        if let Some(mounted) = weak.upgrade() {
+            mounted.render();
+        }
+    }));
+    session.load_settings();
+    let reopen = session.with(|s| s.stored_flag("open"));
+    if open || reopen {
+        mounted.set_open(true);
+    }
+    mounted.render();
+    // `ready` fires after the caller had a chance to register listeners (the loader replays
+    // queued `on` calls right after `mount` returns).
+    let later = session.clone();
+    let ready: JsValue = Closure::<dyn FnMut(JsValue)>::once_into_js(move |_: JsValue| {
+        later.emit("ready", JsValue::UNDEFINED)
+    });
+    crate::session::then(
+        &js_sys::Promise::resolve(&JsValue::UNDEFINED),
+        &ready,
+        &JsValue::UNDEFINED,
+    );
+    Ok(Widget { inner: mounted })
+}
+
+#[wasm_bindgen]
+impl Widget {
+    /// Opens the chat panel.
+    pub fn open(&self) {
+        self.inner.set_open(true);
+    }
+
+    /// Closes the chat panel.
+    pub fn close(&self) {
+        self.inner.set_open(false);
+    }
+
+    /// Opens the panel if closed, closes it if open.
+    pub fn toggle(&self) {
+        self.inner.intent(Intent::Toggle);
+    }
+
+    /// Signs the visitor in as a user of the site: `{ userId, userHash, name?, email? }`, where
+    /// `userHash` is the hex HMAC-SHA256 of `userId` with the site's identity secret, computed
+    /// on the site's server.
+    pub fn identify(&self, identity_value: JsValue) -> Result<(), JsError> {
+        self.inner.session.identify(identity(&identity_value)?);
+        Ok(())
+    }
+
+    /// Switches the interface language (`en`, `fr`, `ru`, `pt`; others are ignored).
+    #[wasm_bindgen(js_name = setLocale)]
+    pub fn set_locale(&self, locale: &str) {
+        if let Some(locale) = Locale::from_tag(locale) {
+            self.inner.session.drive(|s| s.model.locale = locale);
+        }
+    }
+
+    /// Sends a message as the visitor; returns its client id. It shows as pending until the
+    /// server stores it, and survives reloads until then.
+    #[wasm_bindgen(js_name = sendMessage)]
+    pub fn send_message(&self, text: &str) -> Result<String, JsError> {
+        self.inner.session.send(text).map_err(JsError::new)
+    }
+
+    /// Registers a listener: `ready`, `open`, `close`, `message`, `unread`, `status`, `error`.
+    pub fn on(&self, event: &str, listener: Function) {
+        self.inner.session.on(event, listener);
+    }
+
+    /// Removes a listener.
+    pub fn off(&self, event: &str, listener: Function) {
+        self.inner.session.off(event, &listener);
+    }
+
+    /// Forgets the visitor (for example when the site's user logs out): closes the connection,
+    /// erases the stored conversation and pending messages, and shows an empty chat.
+    pub fn shutdown(&self) {
+        self.inner.set_open(false);
+        self.inner.session.shutdown();
+    }
+}
+
+/// A headless chat client with the widget's delivery guarantees, for custom interfaces.
+#[wasm_bindgen]
+pub struct ChatClient {
+    session: Session,
+}
+
+#[wasm_bindgen]
+impl ChatClient {
+    /// `{ siteKey, apiBase, storageKey? }`; `storageKey` prefixes what is kept in
+    /// `localStorage` (default `natter:<siteKey>:`, shared with the widget on the same site).
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<ChatClient, JsError> {
+        let site_key = required(&options, "siteKey", "natter: siteKey is required")?;
+        let api_base = required(&options, "apiBase", "natter: apiBase is required")?;
+        let prefix = field(&options, "storageKey");
+        let session = Session::new(&site_key, &api_base, prefix.as_deref());
+        session.load_settings();
+        Ok(ChatClient { session })
+    }
+
+    /// Opens the visitor session if needed and connects.
+    pub fn connect(&self) {
+        self.session.connect();
+    }
+
+    /// Signs the visitor in as a site user (see `Widget.identify`).
+    pub fn identify(&self, identity_value: JsValue) -> Result<(), JsError> {
+        self.session.identify(identity(&identity_value)?);
+        Ok(())
+    }
+
+    /// Sends a message; returns its client id (the `key` of its `ChatMessage`).
+    #[wasm_bindgen(js_name = sendMessage)]
+    pub fn send_message(&self, text: &str) -> Result<String, JsError> {
+        self.session.send(text).map_err(JsError::new)
+    }
+
+    /// Tells the advisor the visitor is typing (or stopped).
+    #[wasm_bindgen(js_name = setTyping)]
+    pub fn set_typing(&self, typing: bool) {
+        self.session.typing(typing);
+    }
+
+    /// Reconnects now instead of waiting for the backoff.
+    #[wasm_bindgen(js_name = retryNow)]
+    pub fn retry_now(&self) {
+        self.session.retry_now();
+    }
+
+    /// The current conversation's messages: stored ones in order, then pending ones.
+    pub fn messages(&self) -> Array {
+        self.session.with(|s| {
+            let conversation = s.model.conversation_id.as_deref();
+            s.model
+                .lines
+                .iter()
+                .map(|line| line_payload(line, conversation))
+                .collect()
+        })
+    }
+
+    /// `idle`, `connecting`, `online`, `reconnecting`, `unavailable`, `offline` or `refused`.
+    pub fn status(&self) -> String {
+        self.session
+            .with(|s| status_name(&s.model.connection).to_owned())
+    }
+
+    /// Where the conversation stands with routing (`{ state: 'queued', position, ... }`).
+    pub fn routing(&self) -> JsValue {
+        self.session.with(|s| routing_payload(&s.model.routing))
+    }
+
+    /// Registers a listener: `message`, `status`, `error`, `typing`, `routing`, `unread`.
+    pub fn on(&self, event: &str, listener: Function) {
+        self.session.on(event, listener);
+    }
+
+    /// Removes a listener.
+    pub fn off(&self, event: &str, listener: Function) {
+        self.session.off(event, &listener);
+    }
+
+    /// Forgets the visitor and disconnects.
+    pub fn shutdown(&self) {
+        self.session.shutdown();
+    }
+}

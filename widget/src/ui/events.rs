@@ -1,0 +1,203 @@
+//! Turns what the visitor does into [`Intent`]s, with one delegated listener.
+//!
+//! A single closure is registered on the shadow root for every event type the widget needs
+//! (events inside a shadow tree reach its root), plus on `visualViewport` for the phone
+//! keyboard. One closure instead of one per control or per message keeps the wasm small and
+//! means message lines own no listeners at all; the listener finds the control with `closest`.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use wasm_bindgen::closure::Closure;
+
+use super::Intent;
+use super::dom::{Dom, Ev};
+use crate::i18n::push_u32;
+
+/// What the listener needs from the interface; the elements are fixed for the widget's lifetime.
+pub struct Shared {
+    /// The driver's callback.
+    pub intents: Rc<dyn Fn(Intent)>,
+    /// Where focus returns when the panel closes.
+    pub launcher: Dom,
+    /// The panel, sized to the visual viewport on phones.
+    pub panel: Dom,
+    /// The message box.
+    pub composer: Dom,
+    /// Whether the panel is drawn open (kept by `Ui::render`).
+    pub open: Cell<bool>,
+    /// Whether the driver was last told the visitor is typing, so that `Typing(false)` is only
+    /// sent once per stretch of typing.
+    pub typing: Cell<bool>,
+}
+
+/// Event types delivered to the shadow root. `error` does not bubble, so everything is
+/// registered in the capture phase (for avatar pictures that fail to load); the others work
+/// either way.
+const ROOT_EVENTS: [&str; 5] = ["click", "keydown", "input", "focusout", "error"];
+/// Event types of `visualViewport`: the on-screen keyboard resizes and scrolls it.
+const VIEWPORT_EVENTS: [&str; 2] = ["resize", "scroll"];
+
+/// The one listener, registered until it drops.
+pub struct Listener {
+    closure: Closure<dyn Fn(Ev)>,
+    root: Dom,
+    viewport: Option<Dom>,
+}
+
+impl Listener {
+    /// Creates the listener and registers it on the shadow root and the visual viewport.
+    pub fn attach(shared: Rc<Shared>, root: Dom, viewport: Option<Dom>) -> Listener {
+        let closure = Closure::<dyn Fn(Ev)>::new(move |event: Ev| handle(&shared, &event));
+        let listener = Listener {
+            closure,
+            root,
+            viewport,
+        };
+        listener.each(Dom::listen);
+        listener
+    }
+
+    fn each(&self, register: fn(&Dom, &str, &wasm_bindgen::JsValue, bool)) {
+        let function = self.closure.as_ref();
+        for kind in ROOT_EVENTS {
+            register(&self.root, kind, function, true);
+        }
+        if let Some(viewport) = &self.viewport {
+            for kind in VIEWPORT_EVENTS {
+                register(viewport, kind, function, true);
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.each(Dom::unlisten);
+    }
+}
+
+fn handle(shared: &Shared, event: &Ev) {
+    let kind = event.kind();
+    let target = event.target();
+    match kind.as_str() {
+        "resize" | "scroll" => fit_to_viewport(&shared.panel, shared.open.get()),
+        "click" => click(shared, &target),
+        "keydown" => keydown(shared, event, target == shared.composer),
+        "input" if target == shared.composer => {
+            autosize(&shared.composer);
+            let typing = !shared.composer.value().trim().is_empty();
+            // Every keystroke with text is reported (the driver throttles what goes on the
+            // wire); the end of typing only once.
+            if typing || shared.typing.get() {
+                shared.typing.set(typing);
+                (shared.intents)(Intent::Typing(typing));
+            }
+        }
+        "focusout" if target == shared.composer => stop_typing(shared),
+        // A broken avatar picture: drop it and let the initials underneath show.
+        "error" if target.closest("img").is_some() => target.remove(),
+        _ => {}
+    }
+}
+
+fn click(shared: &Shared, target: &Dom) {
+    let Some(button) = target.closest("button") else {
+        return;
+    };
+    // The loader's launcher may carry classes of its own; it is known by identity.
+    if button == shared.launcher {
+        return (shared.intents)(Intent::Toggle);
+    }
+    match button.get("class").as_deref() {
+        Some("natter-close") => close(shared),
+        Some("natter-send") => {
+            send(shared);
+            shared.composer.focus();
+        }
+        Some("natter-retry") => (shared.intents)(Intent::RetryNow),
+        Some("natter-dismiss") => {
+            if let Some(key) = button
+                .closest(".natter-line")
+                .and_then(|line| line.get("data-key"))
+            {
+                (shared.intents)(Intent::Dismiss(key));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn keydown(shared: &Shared, event: &Ev, in_composer: bool) {
+    // While an input method composes (Japanese, Chinese, ...), Enter picks a candidate and
+    // Escape cancels it. Safari reports the last composition key with `isComposing` false but
+    // keyCode 229.
+    if event.is_composing() || event.key_code() == 229 {
+        return;
+    }
+    let key = event.key();
+    if key == "Escape" && shared.open.get() {
+        event.prevent_default();
+        close(shared);
+    } else if key == "Enter" && in_composer && !event.shift_key() {
+        event.prevent_default();
+        send(shared);
+    }
+}
+
+/// Emits `Close` and puts focus back on the launcher, where the visitor opened the panel from.
+fn close(shared: &Shared) {
+    (shared.intents)(Intent::Close);
+    shared.launcher.focus();
+}
+
+/// Sends the composer's text, if any, and empties it.
+fn send(shared: &Shared) {
+    let value = shared.composer.value();
+    let text = value.trim();
+    if text.is_empty() {
+        return;
+    }
+    let text = text.to_owned();
+    shared.composer.set_value("");
+    autosize(&shared.composer);
+    stop_typing(shared);
+    (shared.intents)(Intent::Send(text));
+}
+
+fn stop_typing(shared: &Shared) {
+    if shared.typing.replace(false) {
+        (shared.intents)(Intent::Typing(false));
+    }
+}
+
+/// Grows the composer with its text; CSS caps the height at about five lines, past which it
+/// scrolls.
+fn autosize(composer: &Dom) {
+    composer.set_style("height", "");
+    if !composer.value().is_empty() {
+        // `scrollHeight` leaves out the 1px borders that `box-sizing: border-box` counts.
+        composer.set_style("height", &px(composer.scroll_height() + 2.0));
+    }
+}
+
+/// On phones the open panel fills the visual viewport, which shrinks (and on iOS scrolls) when
+/// the on-screen keyboard opens; `100dvh` does not follow the keyboard, so the viewport's size
+/// and offset go to `--natter-vh` and `--natter-vt`, which the phone layout uses.
+pub fn fit_to_viewport(panel: &Dom, open: bool) {
+    let Some(viewport) = web_sys::window().and_then(|w| w.visual_viewport()) else {
+        return;
+    };
+    if open {
+        panel.set_style("--natter-vh", &px(viewport.height()));
+        panel.set_style("--natter-vt", &px(viewport.offset_top()));
+    }
+}
+
+/// `"123px"`, without the formatting machinery.
+fn px(value: f64) -> String {
+    let mut out = String::new();
+    push_u32(&mut out, value.max(0.0) as u32);
+    out.push_str("px");
+    out
+}

@@ -1,0 +1,265 @@
+//! The message list: a keyed update of `.natter-log` from [`Model::lines`].
+//!
+//! Lines are matched by [`Line::key`], so an acknowledged message keeps its element (only its
+//! delivery state changes), new messages are appended, and the list is never rebuilt: a rebuild
+//! would make the `aria-live` log announce the whole conversation again and lose the scroll
+//! position. The common cases (nothing changed, a few lines appended, the pending tail
+//! acknowledged) touch no element that did not change.
+
+use natter_sdk::protocol::AgentCard;
+
+use super::dom::{DateFormat, Dom};
+use crate::i18n::{self, Key};
+use crate::model::{Delivery, Line, Locale, Model, Side};
+
+/// What drawing a line needs besides the line itself.
+pub struct LineContext<'a> {
+    pub doc: &'a Dom,
+    pub locale: Locale,
+    /// Hours and minutes, in the widget's language.
+    pub time: &'a DateFormat,
+    /// Weekday, day and month, for day separators.
+    pub day: &'a DateFormat,
+    /// The advisor routing announced, whose picture their lines can show.
+    pub assigned: Option<&'a AgentCard>,
+    /// The visitor's offset from UTC, for day separators.
+    pub utc_offset_ms: i64,
+}
+
+/// One line as it is in the DOM, with what it was drawn from (`None`: not drawn yet).
+struct LineView {
+    key: String,
+    delivery: Option<Delivery>,
+    at: Option<i64>,
+    starts_group: Option<bool>,
+    /// The day separator just before the line, when it starts a day.
+    day: Option<Dom>,
+    /// `.natter-line`.
+    element: Dom,
+    /// Time, "Sending…" or "Not sent" under the text.
+    meta: Dom,
+    /// Avatar and name heading an advisor's group.
+    header: Option<(Dom, Dom)>,
+}
+
+/// The rendered lines of `.natter-log`, in model order.
+pub struct LineList {
+    log: Dom,
+    views: Vec<LineView>,
+}
+
+impl LineList {
+    pub fn new(log: Dom) -> LineList {
+        LineList {
+            log,
+            views: Vec::new(),
+        }
+    }
+
+    /// Brings the log in line with `model`. Returns whether anything changed, and whether a
+    /// line of the visitor's was added (which scrolls to the bottom even if they had scrolled
+    /// up).
+    pub fn sync(&mut self, model: &Model, cx: &LineContext) -> (bool, bool) {
+        let kept = self
+            .views
+            .iter()
+            .zip(&model.lines)
+            .take_while(|(view, line)| view.key == line.key)
+            .count();
+        let mut changed = false;
+        for (index, view) in self.views.iter_mut().enumerate().take(kept) {
+            changed |= view.update(model, index, cx, Some(&self.log));
+        }
+        if kept == self.views.len() && kept == model.lines.len() {
+            return (changed, false);
+        }
+
+        // The tail differs: lines were added, removed or reordered after `kept`. Remove the
+        // lines that are gone first, so that the ones that stay are usually already in place.
+        let wanted = &model.lines[kept..];
+        let mut old: Vec<Option<LineView>> = Vec::new();
+        for view in self.views.drain(kept..) {
+            if wanted.iter().any(|line| line.key == view.key) {
+                old.push(Some(view));
+            } else {
+                view.remove();
+            }
+        }
+
+        let mut visitor_added = false;
+        let mut anchor = self.views.last().map(|view| view.element.clone());
+        for (offset, line) in wanted.iter().enumerate() {
+            let reused = old
+                .iter_mut()
+                .find(|slot| slot.as_ref().is_some_and(|view| view.key == line.key))
+                .and_then(Option::take);
+            let mut view = reused.unwrap_or_else(|| {
+                visitor_added |= line.side == Side::Visitor;
+                LineView::create(line, cx)
+            });
+            view.update(model, kept + offset, cx, None);
+            for node in view.day.iter().chain([&view.element]) {
+                place(&self.log, node, anchor.as_ref());
+                anchor = Some(node.clone());
+            }
+            self.views.push(view);
+        }
+        (true, visitor_added)
+    }
+
+    /// Removes every line (the language changed, so every time and label is redrawn).
+    pub fn clear(&mut self) {
+        for view in self.views.drain(..) {
+            view.remove();
+        }
+    }
+}
+
+/// Puts `node` right after `anchor` (first in `log` without one), unless it already is there.
+fn place(log: &Dom, node: &Dom, anchor: Option<&Dom>) {
+    let next = match anchor {
+        Some(anchor) => anchor.next_sibling(),
+        None => log.first_child(),
+    };
+    if next.as_ref() != Some(node) {
+        log.insert(node, next.as_ref());
+    }
+}
+
+impl LineView {
+    fn create(line: &Line, cx: &LineContext) -> LineView {
+        let doc = cx.doc;
+        let element = doc.element("div", "natter-line");
+        element.set("data-key", &line.key);
+        element.set(
+            "data-side",
+            match line.side {
+                Side::Visitor => "visitor",
+                Side::Agent { .. } => "agent",
+                Side::System => "system",
+            },
+        );
+        if line.side == Side::Visitor {
+            // The log is read aloud line by line; say whose line it is.
+            doc.child(&element, "span", "natter-sr")
+                .set_text(i18n::text(cx.locale, Key::You));
+        }
+        doc.child(&element, "div", "natter-text")
+            .set_text(&line.text);
+        let meta = doc.child(&element, "div", "natter-meta");
+        LineView {
+            key: line.key.clone(),
+            delivery: None,
+            at: None,
+            starts_group: None,
+            day: None,
+            element,
+            meta,
+            header: None,
+        }
+    }
+
+    /// Redraws what changed since the line was last drawn as line `index` of `model`; returns
+    /// whether anything did. `log` is given for lines already in it, which get a new day
+    /// separator inserted there; new lines get theirs placed by `sync`.
+    fn update(&mut self, model: &Model, index: usize, cx: &LineContext, log: Option<&Dom>) -> bool {
+        let Some(line) = model.lines.get(index) else {
+            return false;
+        };
+        let mut changed = false;
+        let at_changed = self.at != Some(line.at);
+        if self.delivery != Some(line.delivery) || at_changed {
+            self.delivery = Some(line.delivery);
+            self.at = Some(line.at);
+            self.draw_delivery(line, cx);
+            changed = true;
+        }
+
+        let starts_group = model.starts_group(index);
+        if self.starts_group != Some(starts_group) {
+            self.starts_group = Some(starts_group);
+            self.element.flag("data-start", starts_group);
+            self.draw_header(line, starts_group, cx);
+            changed = true;
+        }
+
+        let starts_day = model.starts_day(index, cx.utc_offset_ms);
+        match (&self.day, starts_day) {
+            (None, true) => {
+                let day = cx.doc.element("div", "natter-day");
+                day.set_text(&cx.day.format(line.at as f64));
+                if let Some(log) = log {
+                    log.insert(&day, Some(&self.element));
+                }
+                self.day = Some(day);
+            }
+            (Some(day), false) => {
+                day.remove();
+                self.day = None;
+            }
+            (Some(day), true) if at_changed => day.set_text(&cx.day.format(line.at as f64)),
+            _ => return changed,
+        }
+        true
+    }
+
+    fn draw_delivery(&self, line: &Line, cx: &LineContext) {
+        let meta = &self.meta;
+        let (state, label) = match line.delivery {
+            Delivery::Pending => ("pending", Key::Sending),
+            Delivery::Sent => ("sent", Key::Sending),
+            Delivery::Failed => ("failed", Key::NotSent),
+        };
+        self.element.set("data-delivery", state);
+        if line.delivery == Delivery::Sent {
+            meta.set_text(&cx.time.format(line.at as f64));
+        } else {
+            meta.set_text(i18n::text(cx.locale, label));
+        }
+        // The time and "Sending…" would be announced again at every change of state; only a
+        // failure matters to someone listening.
+        let failed = line.delivery == Delivery::Failed;
+        meta.flag("aria-hidden", !failed);
+        if failed {
+            let dismiss = cx.doc.child(meta, "button", "natter-dismiss");
+            dismiss.set("type", "button");
+            dismiss.set_text(i18n::text(cx.locale, Key::Remove));
+        }
+    }
+
+    /// An advisor's group starts with their avatar and name; other lines have no header.
+    fn draw_header(&mut self, line: &Line, starts_group: bool, cx: &LineContext) {
+        if let Some((face, author)) = self.header.take() {
+            face.remove();
+            author.remove();
+        }
+        let Side::Agent { id, name } = &line.side else {
+            return;
+        };
+        if !starts_group {
+            return;
+        }
+        let name = name
+            .as_deref()
+            .filter(|name| !name.is_empty())
+            .unwrap_or(i18n::text(cx.locale, Key::Advisor));
+        let picture = cx
+            .assigned
+            .filter(|agent| agent.id == *id)
+            .and_then(|agent| agent.avatar_url.as_deref());
+        let face = cx.doc.avatar(id, name, picture);
+        let author = cx.doc.element("div", "natter-author");
+        author.set_text(name);
+        let first = self.element.first_child();
+        self.element.insert(&face, first.as_ref());
+        self.element.insert(&author, first.as_ref());
+        self.header = Some((face, author));
+    }
+
+    fn remove(self) {
+        if let Some(day) = self.day {
+            day.remove();
+        }
+        self.element.remove();
+    }
+}
