@@ -3,6 +3,18 @@
 # Without NATTER_DATABASE_URL pointing at MongoDB, the server keeps its embedded store (and the
 # generated token signing key) in the /data volume.
 
+# --- widget ------------------------------------------------------------------------------------
+# The visitor widget (wasm + loader) is built first; the server embeds `widget/dist` at compile
+# time. `cargo xtask build-widget` installs wasm-bindgen-cli and wasm-pack itself.
+FROM rust:1-bookworm AS widget
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/* \
+ && rustup target add wasm32-unknown-unknown
+WORKDIR /src
+COPY . .
+RUN cargo xtask build-widget
+
 # --- builder -----------------------------------------------------------------------------------
 FROM rust:1-bookworm AS builder
 WORKDIR /src
@@ -16,13 +28,14 @@ COPY sdk/Cargo.toml sdk/
 COPY backend/Cargo.toml backend/
 COPY xtask/Cargo.toml xtask/
 COPY benches/Cargo.toml benches/
-RUN mkdir -p sdk/src backend/src xtask/src benches/src \
- && touch sdk/src/lib.rs backend/src/lib.rs \
+COPY widget/Cargo.toml widget/
+RUN mkdir -p sdk/src backend/src xtask/src benches/src widget/src \
+ && touch sdk/src/lib.rs backend/src/lib.rs widget/src/lib.rs \
  && for main in backend/src/main.rs xtask/src/main.rs benches/src/main.rs; do \
       echo 'fn main() {}' > "$main"; \
     done \
  && cargo build --release --locked -p natter-server \
- && rm -rf sdk/src backend/src xtask/src benches/src
+ && rm -rf sdk/src backend/src xtask/src benches/src widget/src
 
 # Then the sources. COPY keeps the files' old timestamps, so touch the crate roots to make cargo
 # rebuild our crates over the stubs.
@@ -30,6 +43,8 @@ COPY sdk sdk
 COPY backend backend
 COPY xtask xtask
 COPY benches benches
+COPY widget widget
+COPY --from=widget /src/widget/dist widget/dist
 RUN touch sdk/src/lib.rs backend/src/lib.rs backend/src/main.rs \
  && cargo build --release --locked -p natter-server \
  && install -m 0755 target/release/natter /usr/local/bin/natter

@@ -2,14 +2,19 @@
 //!
 //! - `cargo xtask run [-- <natter args>]` builds and starts the server with the demo tenant on the
 //!   embedded store in `./natter-data`.
+//! - `cargo xtask build-widget` builds the visitor widget ([`widget::build`]): the wasm module,
+//!   the hashed assets the server embeds, the npm tarball, and checks the size budget.
 //! - `cargo xtask test [--no-lint] [-- <cargo test args>]` runs every check CI runs, in order,
-//!   stopping at the first failure: formatting, clippy, the SDK's wasm build, then the whole test
-//!   suite against a real MongoDB (the one in `NATTER_TEST_MONGODB_URI`, or a throwaway `mongod`
-//!   started by [`mongod::ensure_mongod`]), then the compose file when `docker-compose` is around.
+//!   stopping at the first failure: formatting, clippy, the SDK's wasm build, the widget build
+//!   and its browser unit tests, the whole test suite against a real MongoDB (the one in
+//!   `NATTER_TEST_MONGODB_URI`, or a throwaway `mongod` started by [`mongod::ensure_mongod`]),
+//!   the widget's end-to-end tests in Chromium, then the compose file when `docker-compose` is
+//!   around.
 //!
 //! It uses only std and anyhow (plus what the `mongod` module needs) so that it compiles in seconds.
 
 mod mongod;
+mod widget;
 
 use std::env;
 use std::ffi::{OsStr, OsString};
@@ -34,7 +39,10 @@ usage: cargo xtask <command>
 commands:
   run [-- <natter args>]                  build and start natter with the demo tenant
                                           on the embedded store in ./natter-data
-  test [--no-lint] [-- <cargo test args>] fmt, clippy, wasm check, tests against MongoDB,
+  build-widget                            build the widget, its npm package and check
+                                          the size budget
+  test [--no-lint] [-- <cargo test args>] fmt, clippy, wasm check, widget build and browser
+                                          tests, tests against MongoDB, end-to-end tests,
                                           compose file check; --no-lint skips fmt and clippy
 ";
 
@@ -56,6 +64,7 @@ fn try_main() -> Result<()> {
     let rest: Vec<OsString> = args.collect();
     match command.as_deref().and_then(OsStr::to_str) {
         Some("run") => run(&rest),
+        Some("build-widget") => widget::build(&workspace_root()),
         Some("test") => test(&rest),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
@@ -130,6 +139,9 @@ natter: building and starting the server with the demo tenant (the first build t
             println!("\nnatter is ready: {ready_url} (API docs at {ready_url}/docs)\n");
         }
     });
+
+    // The server embeds the widget's assets at compile time, so they are built first.
+    widget::build(&workspace_root()).context("building the widget")?;
 
     let mut cmd = cargo();
     cmd.args(["run", "--package", "natter-server", "--bin", "natter", "--"])
@@ -239,7 +251,7 @@ fn test(args: &[OsString]) -> Result<()> {
     let options = parse_test_options(args)?;
     let root = workspace_root();
     let started = Instant::now();
-    let mut steps = Steps::new(if options.lint { 6 } else { 4 });
+    let mut steps = Steps::new(if options.lint { 10 } else { 8 });
 
     if options.lint {
         steps.run("formatting (cargo fmt --check)", || {
@@ -250,6 +262,19 @@ fn test(args: &[OsString]) -> Result<()> {
             run_command(cargo().args([
                 "clippy",
                 "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))?;
+            // The widget's browser-only modules compile only for wasm32.
+            ensure_wasm_target()?;
+            run_command(cargo().args([
+                "clippy",
+                "-p",
+                "natter-widget",
+                "--target",
+                WASM_TARGET,
                 "--all-targets",
                 "--",
                 "-D",
@@ -271,6 +296,14 @@ fn test(args: &[OsString]) -> Result<()> {
         .context("natter-sdk does not build for wasm32-unknown-unknown")
     })?;
 
+    steps.run("widget: wasm build, npm package, size budget", || {
+        widget::build(&root)
+    })?;
+    steps.run(
+        "widget and sdk in headless Chromium (wasm-bindgen-test)",
+        || widget::browser_unit_tests(),
+    )?;
+
     // The guard lives until the end of this function, so mongod is stopped on success and on
     // every early return below.
     let (mongodb_uri, _mongod) = steps.run("MongoDB for the tests", || obtain_mongodb(&root))?;
@@ -284,6 +317,11 @@ fn test(args: &[OsString]) -> Result<()> {
                 .env("RUST_BACKTRACE", "1"),
         )
     })?;
+
+    steps.run(
+        "widget end to end (Playwright, Chromium, real server)",
+        || widget::end_to_end(&root),
+    )?;
 
     steps.run("docker-compose.yml is valid", || check_compose_file(&root))?;
 

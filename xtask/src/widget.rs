@@ -1,0 +1,285 @@
+//! Building the visitor widget: the wasm module (wasm-pack + the npm `binaryen` wasm-opt), the
+//! loader and hashed assets in `widget/dist/` that the server embeds, the npm package tarball,
+//! and the size budget check. Also installs what that needs, each step skipped when present:
+//! the wasm32 target, `wasm-bindgen-cli` at exactly the version in `Cargo.lock`, `wasm-pack`,
+//! Debian's Chromium for the browser tests, and the npm packages of `widget/loader`.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cargo, ensure_wasm_target, on_path, run_command};
+
+/// wasm-pack's version, installed from crates.io when missing.
+const WASM_PACK_VERSION: &str = "0.15.1";
+/// Where the browser tests find Chromium and its driver (Debian's `chromium` packages).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Builds everything the widget ships and checks the size budget.
+pub fn build(root: &Path) -> Result<()> {
+    ensure_wasm_target()?;
+    ensure_node()?;
+    ensure_wasm_bindgen(root)?;
+    ensure_wasm_pack()?;
+    npm_ci(&root.join("widget/loader"))?;
+
+    // The widget's own cargo profile (opt-level z, lto, one codegen unit) keeps the server's
+    // speed profile untouched; wasm-pack's bundled wasm-opt download is off (`--no-opt`)
+    // because the npm binaryen below is the one that keeps wasm-bindgen output working.
+    run_command(
+        Command::new("wasm-pack")
+            .current_dir(root)
+            .args([
+                "build",
+                "widget",
+                "--target",
+                "web",
+                "--mode",
+                "no-install",
+                "--no-opt",
+                "--no-pack",
+                "--no-typescript",
+                "--out-dir",
+                "../npm/pkg",
+                "--out-name",
+                "natter_widget",
+                "--profile",
+                "wasm-release",
+            ])
+            .env("CARGO_TARGET_DIR", root.join("target")),
+    )
+    .context("wasm-pack could not build the widget")?;
+
+    let wasm = root.join("npm/pkg/natter_widget_bg.wasm");
+    let wasm_opt = root.join("widget/loader/node_modules/.bin/wasm-opt");
+    run_command(
+        Command::new(&wasm_opt)
+            .arg("-Oz")
+            // The features rustc enables by default for wasm32-unknown-unknown.
+            .args([
+                "--enable-bulk-memory",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-mutable-globals",
+                "--enable-reference-types",
+                "--enable-multivalue",
+                "--strip-debug",
+                "--strip-producers",
+            ])
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&wasm),
+    )
+    .context("wasm-opt (npm binaryen) failed")?;
+
+    // Minifies and hashes the assets into widget/dist and enforces the size budget.
+    run_command(
+        Command::new("node")
+            .current_dir(root)
+            .arg("widget/loader/build.mjs"),
+    )
+    .context("the widget is over its size budget, or its assets could not be written")?;
+
+    run_command(
+        Command::new("npm")
+            .current_dir(root.join("npm"))
+            .args(["pack", "--silent"]),
+    )
+    .context("npm pack failed")?;
+    Ok(())
+}
+
+fn ensure_node() -> Result<()> {
+    if on_path("node") && on_path("npm") {
+        return Ok(());
+    }
+    bail!("the widget build needs Node.js and npm (Node 20 or newer); install them and retry")
+}
+
+/// The wasm-bindgen version Cargo.lock pins; the CLI must match it exactly.
+fn locked_wasm_bindgen_version(root: &Path) -> Result<String> {
+    let lock = fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\""
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+                .and_then(|v| v.strip_suffix('"'))
+        {
+            return Ok(version.to_owned());
+        }
+    }
+    bail!("Cargo.lock has no wasm-bindgen entry")
+}
+
+fn installed_version(program: &str) -> Option<String> {
+    let output = Command::new(program).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.split_whitespace().nth(1).map(str::to_owned)
+}
+
+fn ensure_wasm_bindgen(root: &Path) -> Result<()> {
+    let wanted = locked_wasm_bindgen_version(root)?;
+    if installed_version("wasm-bindgen").as_deref() == Some(wanted.as_str()) {
+        return Ok(());
+    }
+    println!("installing wasm-bindgen-cli {wanted} (must match Cargo.lock)");
+    // Not `--locked`: the CLI's own lock file pins crates that no longer build on current Rust.
+    run_command(cargo().args([
+        "install",
+        "wasm-bindgen-cli",
+        "--version",
+        &format!("={wanted}"),
+    ]))
+}
+
+fn ensure_wasm_pack() -> Result<()> {
+    if installed_version("wasm-pack").is_some() {
+        return Ok(());
+    }
+    println!("installing wasm-pack {WASM_PACK_VERSION}");
+    run_command(cargo().args([
+        "install",
+        "wasm-pack",
+        "--version",
+        &format!("={WASM_PACK_VERSION}"),
+    ]))
+}
+
+/// `npm ci` in `dir`, skipped when `node_modules` is newer than the lock file.
+pub fn npm_ci(dir: &Path) -> Result<()> {
+    let lock = dir.join("package-lock.json");
+    let installed = dir.join("node_modules/.package-lock.json");
+    let fresh = match (fs::metadata(&lock), fs::metadata(&installed)) {
+        (Ok(lock), Ok(installed)) => match (lock.modified(), installed.modified()) {
+            (Ok(l), Ok(i)) => i >= l,
+            _ => false,
+        },
+        _ => false,
+    };
+    if fresh {
+        println!("{}: node_modules up to date", dir.display());
+        return Ok(());
+    }
+    run_command(
+        Command::new("npm")
+            .current_dir(dir)
+            .args(["ci", "--no-audit", "--no-fund"])
+            // Playwright must not try to download browsers: it drives Debian's Chromium.
+            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
+    )
+}
+
+/// Installs Debian's Chromium and ChromeDriver when missing (as root, or with sudo).
+pub fn ensure_chromium() -> Result<()> {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    println!("installing Chromium and ChromeDriver from Debian's packages");
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let apt = |args: &[&str]| -> Result<()> {
+        let mut cmd = if root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        run_command(cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive"))
+    };
+    apt(&["update", "-qq"])?;
+    apt(&[
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "chromium",
+        "chromium-driver",
+    ])
+    .context("Chromium is needed for the widget's browser tests (apt packages chromium, chromium-driver)")
+}
+
+/// The wasm-bindgen-test runs in headless Chromium: the DOM glue of the widget and the sdk's
+/// browser JSON codec.
+pub fn browser_unit_tests() -> Result<()> {
+    ensure_chromium()?;
+    let runner = which("wasm-bindgen-test-runner")
+        .context("wasm-bindgen-test-runner is missing (it comes with wasm-bindgen-cli)")?;
+    let run = |args: &[&str]| -> Result<()> {
+        run_command(
+            cargo()
+                .args(["test", "--target", crate::WASM_TARGET])
+                .args(args)
+                .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner)
+                .env("CHROMEDRIVER", CHROMEDRIVER)
+                // Chromium's flags (headless, no sandbox as root, no background networking on
+                // this closed network) are in each crate's webdriver.json.
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+        )
+    };
+    run(&[
+        "-p",
+        "natter-sdk",
+        "--no-default-features",
+        "--features",
+        "js",
+        "--test",
+        "js_codec",
+    ])?;
+    run(&["-p", "natter-widget", "--test", "ui"])
+}
+
+/// Playwright, driving Debian's Chromium against the real server, the real widget and a native
+/// SDK agent.
+pub fn end_to_end(root: &Path) -> Result<()> {
+    ensure_chromium()?;
+    run_command(cargo().args([
+        "build",
+        "-p",
+        "natter-server",
+        "--bin",
+        "natter",
+        "-p",
+        "natter-sdk",
+        "--example",
+        "auto_greeter",
+    ]))?;
+    let e2e = root.join("widget/e2e");
+    npm_ci(&e2e)?;
+    let target = target_dir(root);
+    run_command(
+        Command::new("npx")
+            .current_dir(&e2e)
+            .args(["playwright", "test"])
+            .env("NATTER_BIN", target.join("debug/natter"))
+            .env(
+                "NATTER_AGENT_BIN",
+                target.join("debug/examples/auto_greeter"),
+            )
+            .env("NATTER_CHROMIUM", CHROMIUM)
+            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
+    )
+    .context("the widget's end-to-end tests failed (report in widget/e2e/playwright-report)")
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    env::var_os("PATH").and_then(|path| {
+        env::split_paths(&path)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
+}
