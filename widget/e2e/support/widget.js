@@ -82,9 +82,16 @@ export function unique(label) {
   return `${label} ${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
 
-/** Saves a screenshot of the page under `docs/screenshots/<name>.png`, for the README. */
+/**
+ * Saves a screenshot of the page for the README: under `docs/screenshots/<name>.png` when
+ * `NATTER_SCREENSHOTS=1` (to refresh the committed pictures), otherwise under `test-results/`
+ * so that an ordinary test run leaves the working tree clean.
+ */
 export async function screenshot(page, name) {
-  const dir = join(REPO, 'docs/screenshots');
+  const dir =
+    process.env.NATTER_SCREENSHOTS === '1'
+      ? join(REPO, 'docs/screenshots')
+      : join(REPO, 'widget/e2e/test-results/screenshots');
   mkdirSync(dir, { recursive: true });
   // Let transitions settle so the picture shows the resting state.
   await page.waitForTimeout(400);
