@@ -301,7 +301,7 @@ fn test(args: &[OsString]) -> Result<()> {
     })?;
     steps.run(
         "widget and sdk in headless Chromium (wasm-bindgen-test)",
-        || widget::browser_unit_tests(),
+        widget::browser_unit_tests,
     )?;
 
     // The guard lives until the end of this function, so mongod is stopped on success and on
