@@ -68,6 +68,9 @@ test('hostile page CSS does not change the launcher or the panel', async ({ page
   // The same widget on a plain page, for reference.
   await page.goto(site.url('/plain.html'));
   await widgetReady(page);
+  // The launcher's text comes with the site's settings, a request after `ready`: measure once
+  // it is there, on both pages.
+  await expect(launcher(page).locator('.natter-launcher-text')).toHaveText('Chat with us');
   const plainLauncher = await restingBox(launcher(page));
   await openPanel(page);
   const plainPanel = await restingBox(panel(page));
@@ -76,6 +79,7 @@ test('hostile page CSS does not change the launcher or the panel', async ({ page
   await page.goto(site.url('/hostile.html'));
   await widgetReady(page);
   await expect(launcher(page)).toBeVisible();
+  await expect(launcher(page).locator('.natter-launcher-text')).toHaveText('Chat with us');
   expect(await restingBox(launcher(page))).toEqual(plainLauncher);
   // The widget remembers that the panel was open on the other page.
   await ensureOpen(page);
