@@ -63,8 +63,6 @@ mod timeline;
 #[cfg(test)]
 mod tests;
 
-use std::collections::VecDeque;
-
 use sorted_map::SortedMap;
 
 pub use outbox::OutboxEntry;
@@ -346,9 +344,9 @@ pub struct ClientCore {
     /// After a transient `sync` refusal: when to sync again, and refusals in a row.
     sync_retry_at: Option<u64>,
     sync_failures: u32,
-    transmits: VecDeque<ClientFrame>,
-    events: VecDeque<ClientEvent>,
-    actions: VecDeque<Action>,
+    transmits: Queue<ClientFrame>,
+    events: Queue<ClientEvent>,
+    actions: Queue<Action>,
 }
 
 impl ClientCore {
@@ -369,9 +367,9 @@ impl ClientCore {
             timelines: Timelines::default(),
             sync_retry_at: None,
             sync_failures: 0,
-            transmits: VecDeque::new(),
-            events: VecDeque::new(),
-            actions: VecDeque::new(),
+            transmits: Queue::default(),
+            events: Queue::default(),
+            actions: Queue::default(),
         }
     }
 
@@ -653,7 +651,7 @@ impl ClientCore {
                     client_id: entry.client_id,
                     conversation_id: entry.conversation_id,
                     code: refusal.code(),
-                    message: refusal.to_string(),
+                    message: refusal_text(refusal).to_owned(),
                 });
             } else {
                 self.outbox.push(entry);
@@ -1012,8 +1010,9 @@ impl ClientCore {
         let ingested =
             self.timelines
                 .ingest(message, baseline, self.config.max_buffered_per_conversation);
-        self.events
-            .extend(ingested.delivered.into_iter().map(ClientEvent::Message));
+        for message in ingested.delivered {
+            self.events.push_back(ClientEvent::Message(message));
+        }
         if ingested.needs_sync {
             self.send_sync(vec![conversation_id]);
         }
@@ -1190,5 +1189,48 @@ fn or_default(text: String, default: &str) -> String {
         default.to_owned()
     } else {
         text
+    }
+}
+
+/// `refusal.to_string()` without the formatting machinery (`TooLong`'s message formats a number,
+/// which pulls `core::fmt` into the wasm widget). A test checks both texts stay equal.
+fn refusal_text(refusal: TextError) -> &'static str {
+    match refusal {
+        TextError::Empty => "a message needs some text",
+        TextError::TooLong => "a message can be at most 4000 characters",
+    }
+}
+
+/// A first-in first-out queue of outputs on a `Vec`. The queues hold a handful of items between
+/// polls, so shifting on `pop_front` costs nothing that matters, while `VecDeque`'s ring buffer
+/// cost the wasm widget ~2.5 KB for its three item types.
+#[derive(Debug, Clone)]
+struct Queue<T>(Vec<T>);
+
+impl<T> Default for Queue<T> {
+    fn default() -> Self {
+        Queue(Vec::new())
+    }
+}
+
+impl<T> Queue<T> {
+    fn push_back(&mut self, item: T) {
+        self.0.push(item);
+    }
+
+    fn pop_front(&mut self) -> Option<T> {
+        if self.0.is_empty() {
+            None
+        } else {
+            Some(self.0.remove(0))
+        }
+    }
+
+    fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        self.0.retain(keep);
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
     }
 }

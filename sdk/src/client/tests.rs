@@ -14,6 +14,13 @@ use crate::protocol::{AuthorKind, Contact, ConversationStatus, PrincipalKind};
 
 const HEARTBEAT_MS: u64 = 10_000;
 
+#[test]
+fn refusal_texts_match_the_errors_display() {
+    for refusal in [TextError::Empty, TextError::TooLong] {
+        assert_eq!(refusal_text(refusal), refusal.to_string());
+    }
+}
+
 fn principal() -> Principal {
     Principal {
         kind: PrincipalKind::Visitor,
