@@ -33,12 +33,13 @@ fn browser_locale() -> Locale {
     let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
         return Locale::En;
     };
-    let tags: Vec<String> = navigator
-        .languages()
-        .iter()
-        .filter_map(|v| v.as_string())
-        .chain(navigator.language())
-        .collect();
+    // A plain loop: the `filter_map().chain().collect()` it replaces cost ~0.6 KB of wasm.
+    let languages = navigator.languages();
+    let mut tags = Vec::new();
+    for index in 0..languages.length() {
+        tags.extend(languages.get(index).as_string());
+    }
+    tags.extend(navigator.language());
     Locale::negotiate(tags.iter().map(String::as_str))
 }
 

@@ -27,7 +27,7 @@ use natter_sdk::api::{
 use natter_sdk::client::{
     Action, ClientConfig, ClientCore, ClientEvent, CloseReason, ConnectionState, OutboxEntry,
 };
-use natter_sdk::js;
+use natter_sdk::js::{self, ToJs};
 use natter_sdk::protocol::{
     AuthorKind, ConversationStatus, ConversationSummary, ErrorCode, Message, ServerFrame,
     WhenUnavailable,
@@ -52,8 +52,9 @@ pub struct Session(Rc<RefCell<State>>);
 struct Socket {
     ws: WebSocket,
     _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    // Both typed on `JsValue`: closures of one signature share their glue.
+    _on_message: Closure<dyn FnMut(JsValue)>,
+    _on_close: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Drop for Socket {
@@ -88,6 +89,8 @@ pub struct State {
     conversation: Option<String>,
     /// A REST call (session or conversation start) is in flight.
     busy: bool,
+    /// An identity given while a REST call was in flight, applied when it ends.
+    pending_identity: Option<VisitorIdentity>,
     /// Consecutive failed REST attempts, for their retry delay and the "server down" display.
     rest_failures: u32,
     /// Wall-clock time of the next REST retry, while one is scheduled.
@@ -154,6 +157,7 @@ impl Session {
                 unplaced: Vec::new(),
                 conversation: None,
                 busy: false,
+                pending_identity: None,
                 rest_failures: 0,
                 rest_retry_at: None,
                 refused: false,
@@ -265,8 +269,8 @@ impl Session {
     /// The visitor is (or stopped) typing.
     pub fn typing(&self, typing: bool) {
         self.drive(|s| {
-            if let Some(conversation) = s.conversation.clone() {
-                s.core.set_typing(mono_now(), &conversation, typing);
+            if let Some(conversation) = &s.conversation {
+                s.core.set_typing(mono_now(), conversation, typing);
             }
         });
     }
@@ -352,21 +356,31 @@ impl Session {
     fn listen_to_window(&self) {
         let Some(win) = window() else { return };
         let mut closures = Vec::new();
-        for (event, online) in [("online", true), ("offline", false)] {
-            let me = Rc::downgrade(&self.0);
-            let closure: Closure<dyn FnMut()> = Closure::new(move || {
-                if let Some(me) = me.upgrade() {
-                    drive(&me, |s| {
-                        s.offline = !online;
-                        if online {
-                            s.core.retry_now(mono_now());
-                            s.rest_retry_at = None;
-                            s.resume_rest();
-                        }
-                    });
+        let online: fn(&mut State) = |s| {
+            s.offline = false;
+            s.core.retry_now(mono_now());
+            s.rest_retry_at = None;
+            s.resume_rest();
+        };
+        for (event, apply) in [
+            ("online", online),
+            ("offline", |s: &mut State| s.offline = true),
+        ] {
+            let closure = callback(Rc::downgrade(&self.0), apply);
+            let _ = win.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+            closures.push(closure);
+        }
+        // Coming back to the tab with the panel open counts as reading what arrived meanwhile.
+        if let Some(document) = win.document() {
+            let closure = callback(Rc::downgrade(&self.0), |s| {
+                if s.visible() {
+                    s.model.mark_read();
                 }
             });
-            let _ = win.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+            let _ = document.add_event_listener_with_callback(
+                "visibilitychange",
+                closure.as_ref().unchecked_ref(),
+            );
             closures.push(closure);
         }
         let offline = !win.navigator().on_line();
@@ -374,6 +388,16 @@ impl Session {
         s.offline = offline;
         s._window_listeners = closures;
     }
+}
+
+/// A JavaScript callback that applies `apply` to the session, if it still exists. One closure
+/// type for the socket, timer and window callbacks: each closure type costs its own glue.
+fn callback(me: Weak<RefCell<State>>, apply: fn(&mut State)) -> Closure<dyn FnMut()> {
+    Closure::new(move || {
+        if let Some(me) = me.upgrade() {
+            drive(&me, apply);
+        }
+    })
 }
 
 /// Applies `input`, then notifies without holding the borrow.
@@ -486,12 +510,22 @@ impl State {
 
     fn persist_outbox(&self) {
         let Some(store) = storage() else { return };
-        let mut entries = self.unplaced.clone();
-        entries.extend(self.core.export_outbox());
-        if entries.is_empty() {
+        // Encoded from both lists in place: copying them into one `Vec` first cost ~0.5 KB.
+        let entries = js_sys::Array::new();
+        for entry in &self.unplaced {
+            entries.push(&entry.to_js());
+        }
+        for entry in self.core.pending() {
+            entries.push(&entry.to_js());
+        }
+        if entries.length() == 0 {
             let _ = store.remove_item(&self.key("outbox"));
         } else {
-            let _ = store.set_item(&self.key("outbox"), &js::stringify(entries.as_slice()));
+            let json = js_sys::JSON::stringify(&entries)
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_default();
+            let _ = store.set_item(&self.key("outbox"), &json);
         }
     }
 
@@ -508,7 +542,15 @@ impl State {
     }
 
     fn open_visitor_session(&mut self, identity: Option<VisitorIdentity>) {
-        if self.busy || self.refused {
+        if self.refused {
+            return;
+        }
+        if self.busy {
+            // `identify()` right after the page opened a session: run it once that call ends
+            // (see `pump`), never drop it.
+            if identity.is_some() {
+                self.pending_identity = identity;
+            }
             return;
         }
         self.busy = true;
@@ -731,6 +773,11 @@ impl State {
     /// Carries out the core's outputs and keeps the model, storage and timer in step.
     #[inline(never)]
     fn pump(&mut self) {
+        if !self.busy
+            && let Some(identity) = self.pending_identity.take()
+        {
+            self.open_visitor_session(Some(identity));
+        }
         let now = mono_now();
         let outbox_before = self.core.pending_len();
         loop {
@@ -776,17 +823,11 @@ impl State {
                 .transport_closed(mono_now(), CloseReason::ConnectFailed("bad url".into()));
             return;
         };
-        let on_open = {
-            let me = me.clone();
-            Closure::<dyn FnMut()>::new(move || {
-                if let Some(me) = me.upgrade() {
-                    drive(&me, |s| s.core.transport_opened(mono_now()));
-                }
-            })
-        };
+        let on_open = callback(me.clone(), |s| s.core.transport_opened(mono_now()));
         let on_message = {
             let me = me.clone();
-            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+                let event: MessageEvent = event.unchecked_into();
                 let Some(text) = event.data().as_string() else {
                     return;
                 };
@@ -797,7 +838,8 @@ impl State {
                 }
             })
         };
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let event: CloseEvent = event.unchecked_into();
             if let Some(me) = me.upgrade() {
                 let reason = if event.code() == 1006 {
                     CloseReason::Error("connection lost".into())
@@ -839,14 +881,9 @@ impl State {
         }
         let Some(deadline) = deadline else { return };
         if self.on_timer.is_none() {
-            let me = self.me.clone();
-            self.on_timer = Some(Closure::new(move || {
-                if let Some(me) = me.upgrade() {
-                    drive(&me, |s| {
-                        s.timer = None;
-                        s.core.handle_timeout(mono_now());
-                    });
-                }
+            self.on_timer = Some(callback(self.me.clone(), |s| {
+                s.timer = None;
+                s.core.handle_timeout(mono_now());
             }));
         }
         if let Some(callback) = &self.on_timer {
@@ -1262,7 +1299,7 @@ fn http(
         return;
     };
     // Exactly one of the two final callbacks runs; both share `done`.
-    let done = Rc::new(RefCell::new(Some(done)));
+    let done = Rc::new(std::cell::Cell::new(Some(done)));
     let status = Rc::new(std::cell::Cell::new(0u16));
     let seen = status.clone();
     let on_response: JsValue = Closure::<dyn FnMut(JsValue) -> JsValue>::once_into_js(
@@ -1275,17 +1312,21 @@ fn http(
                 .unwrap_or(JsValue::UNDEFINED)
         },
     );
-    let finish = done.clone();
-    let on_text: JsValue = Closure::<dyn FnMut(JsValue)>::once_into_js(move |text: JsValue| {
-        if let Some(done) = finish.borrow_mut().take() {
-            done(Ok((status.get(), text.as_string().unwrap_or_default())));
-        }
-    });
-    let on_error: JsValue = Closure::<dyn FnMut(JsValue)>::once_into_js(move |_error: JsValue| {
-        if let Some(done) = done.borrow_mut().take() {
-            done(Err(()));
-        }
-    });
+    // One closure type for both (the body text with the status, or the failure): each closure
+    // type costs its own glue.
+    let finisher = |status: Option<Rc<std::cell::Cell<u16>>>| -> JsValue {
+        let done = done.clone();
+        Closure::<dyn FnMut(JsValue)>::once_into_js(move |value: JsValue| {
+            if let Some(done) = done.take() {
+                done(match &status {
+                    Some(status) => Ok((status.get(), value.as_string().unwrap_or_default())),
+                    None => Err(()),
+                });
+            }
+        })
+    };
+    let on_text = finisher(Some(status));
+    let on_error = finisher(None);
     let fetched = win.fetch_with_request(&request);
     let texted = then(&fetched, &on_response, &JsValue::UNDEFINED);
     then(&texted, &on_text, &on_error);

@@ -49,7 +49,8 @@ pub enum Intent {
     Dismiss(String),
 }
 
-/// The widget's stylesheet, shipped inside the wasm.
+/// The widget's stylesheet, shipped inside the wasm (so every byte of it counts: no comments
+/// there). Logical properties only (RTL-ready), except the `left` placement setting.
 const CSS: &str = include_str!("widget.css");
 
 // Positions in `Ui::nodes`: the shadow root, the launcher, then the `SKELETON` in order, then
