@@ -24,8 +24,8 @@
 // widget has no separate CSS):
 // - the loader: at most 2,048 bytes, enforced (exit status 1);
 // - first open: the target is 40,960 bytes (issue 4). It is NOT met yet: the widget is about
-//   78 KB. Until it is, the build prints a warning when over the target and enforces an interim
-//   ceiling of 81,920 bytes, so that the widget cannot quietly grow further while it is being
+//   66 KB. Until it is, the build prints a warning when over the target and enforces an interim
+//   ceiling of 71,680 bytes, so that the widget cannot quietly grow further while it is being
 //   slimmed down. Lower FIRST_OPEN_CEILING as it shrinks; remove it once the target holds.
 // The files are written either way, to be looked at.
 
@@ -39,7 +39,7 @@ import * as esbuild from 'esbuild';
 
 const LOADER_BUDGET = 2048;
 const FIRST_OPEN_BUDGET = 40960;
-const FIRST_OPEN_CEILING = 81920;
+const FIRST_OPEN_CEILING = 71680;
 // Browsers with constructable stylesheets and `adoptedStyleSheets` (which the widget needs).
 const TARGET = ['chrome91', 'edge91', 'firefox101', 'safari16.4'];
 

@@ -3,7 +3,8 @@
 
 import { devices } from '@playwright/test';
 import { test, expect } from '../support/fixtures.js';
-import { GREETING, echoOf } from '../support/natter.js';
+import { createHmac } from 'node:crypto';
+import { GREETING, OWNER, echoOf } from '../support/natter.js';
 import {
   composer,
   ensureOpen,
@@ -188,6 +189,30 @@ test('the JS API: events, open and close, shutdown', async ({ page, site }) => {
   await expect(lines(page, { side: 'agent' })).toHaveCount(0);
 });
 
+test('identify() right after load signs the visitor in as the site\'s user', async ({ page, site, natter }) => {
+  // The site's server computes the hash with the identity secret; the demo's is public.
+  const userId = unique('user').replace(/\s/g, '-');
+  const userHash = createHmac('sha256', 'demo-identity-secret').update(userId).digest('hex');
+  await page.goto(site.url('/shop.html'));
+  await page.waitForFunction(() => !!window.Natter?.open);
+  // Called at once, while the widget may still be opening its anonymous session.
+  await page.evaluate(
+    ([id, hash]) => window.Natter.identify({ userId: id, userHash: hash, name: 'Ana Identified' }),
+    [userId, userHash],
+  );
+  const text = unique('Written by an identified user');
+  await page.evaluate((t) => window.Natter.sendMessage(t), text);
+  await ensureOpen(page);
+  await expect(lines(page, { side: 'agent', text: echoOf(text) })).toHaveCount(1);
+
+  const [message] = await natter.messagesWithText(text);
+  const owner = await natter.login(OWNER);
+  const conversation = await natter.api('GET', `/v1/conversations/${message.conversation_id}`, {
+    token: owner,
+  });
+  expect(conversation.contact).toMatchObject({ external_id: userId, name: 'Ana Identified' });
+});
+
 test.describe('on a phone', () => {
   // Pixel 7's viewport, touch and user agent; not its `defaultBrowserType`, which would force
   // a new worker (and a second server).
@@ -202,7 +227,8 @@ test.describe('on a phone', () => {
     await expectOpen(page);
     await expect(composer(page)).toBeVisible();
     const viewport = page.viewportSize();
-    const box = await panel(page).boundingBox();
+    // Measured at rest: the panel slides in for 0.2 s.
+    const box = await restingBox(panel(page));
     expect(box.x).toBeCloseTo(0, 0);
     expect(box.y).toBeCloseTo(0, 0);
     expect(box.width).toBeCloseTo(viewport.width, 0);
