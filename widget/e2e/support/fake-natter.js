@@ -10,7 +10,6 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from './env.js';
-import { freePort } from './natter.js';
 
 export class FakeNatter {
   static async start() {
@@ -35,10 +34,10 @@ export class FakeNatter {
     fake.failGlue = 0;
     /** Hold each glue response this long (ms). */
     fake.glueDelay = 0;
-    const port = await freePort();
-    fake.base = `http://127.0.0.1:${port}`;
     fake.server = createServer((request, response) => fake.handle(request, response));
-    await new Promise((resolve) => fake.server.listen(port, '127.0.0.1', resolve));
+    // Port 0: bound at once, no window for another socket to take it.
+    await new Promise((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    fake.base = `http://127.0.0.1:${fake.server.address().port}`;
     return fake;
   }
 

@@ -12,7 +12,7 @@ import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REPO } from './env.js';
-import { SITE_KEY, freePort } from './natter.js';
+import { SITE_KEY } from './natter.js';
 
 const PAGES = resolve(dirname(fileURLToPath(import.meta.url)), '../pages');
 
@@ -47,10 +47,10 @@ export class Site {
 
   static async start(natterBase) {
     const site = new Site(natterBase);
-    const allowedPort = await freePort();
-    const refusedPort = await freePort();
-    await site.listen(allowedPort);
-    await site.listen(refusedPort);
+    // Port 0: the OS assigns the port while binding. (Asking for a free port first and binding
+    // it afterwards raced with other sockets on the machine: EADDRINUSE.)
+    const allowedPort = await site.listen(0);
+    const refusedPort = await site.listen(0);
     /** The allowed origin, e.g. `http://127.0.0.1:41234`. */
     site.origin = `http://127.0.0.1:${allowedPort}`;
     /** An origin the tenant does not allow (same pages). */
@@ -67,12 +67,13 @@ export class Site {
     this.mounts.set(prefix, dir);
   }
 
+  /** Serves on `port` (0: any free one); resolves to the port. */
   listen(port) {
     const server = createServer((request, response) => this.handle(request, response));
     this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', resolve);
+      server.listen(port, '127.0.0.1', () => resolve(server.address().port));
     });
   }
 
