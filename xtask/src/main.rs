@@ -251,7 +251,7 @@ fn test(args: &[OsString]) -> Result<()> {
     let options = parse_test_options(args)?;
     let root = workspace_root();
     let started = Instant::now();
-    let mut steps = Steps::new(if options.lint { 10 } else { 8 });
+    let mut steps = Steps::new(if options.lint { 9 } else { 7 });
 
     if options.lint {
         steps.run("formatting (cargo fmt --check)", || {
