@@ -172,32 +172,14 @@ async fn bench(args: BenchArgs) -> anyhow::Result<()> {
             store.name(),
             report::load_average()
         );
-        let run = match store {
-            StoreKind::Sqlite => {
-                let parent = args.data_dir.clone().unwrap_or_else(std::env::temp_dir);
-                let dir = tempfile::Builder::new()
-                    .prefix("natter-bench-")
-                    .tempdir_in(&parent)?;
-                let url = dir.path().to_string_lossy().into_owned();
-                run::run_store(store, url, settings).await
-            }
-            StoreKind::Mongo => {
-                let uri = args.mongodb_uri.as_deref().unwrap_or_default();
-                let database = format!(
-                    "natter_bench_{}_{}",
-                    std::process::id(),
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)?
-                        .as_millis()
-                );
-                let url = with_database(uri, &database)?;
-                let run = run::run_store(store, url.clone(), settings).await;
-                if let Err(error) = drop_database(&url, &database).await {
-                    eprintln!("could not drop the benchmark database {database}: {error:#}");
-                }
-                run
-            }
-        };
+        let run = with_fresh_store(
+            store,
+            args.data_dir.as_deref(),
+            args.mongodb_uri.as_deref(),
+            "bench",
+            |url| run::run_store(store, url, settings),
+        )
+        .await?;
         eprintln!("{}", report::details(&run));
         runs.push(run);
     }
@@ -265,6 +247,47 @@ fn check_open_files(settings: &mut Settings) {
             "open-files limit (ulimit -n) {limit}: enough for {} idle sockets",
             settings.idle_sockets
         );
+    }
+}
+
+/// Runs `bench` on the database URL of a fresh, empty store: a temporary directory (under
+/// `data_dir` if given) for SQLite, removed afterwards; for MongoDB a database named
+/// `natter_<name>_<pid>_<ms>` on `mongodb_uri`, dropped afterwards.
+async fn with_fresh_store<R, F, Fut>(
+    store: StoreKind,
+    data_dir: Option<&std::path::Path>,
+    mongodb_uri: Option<&str>,
+    name: &str,
+    bench: F,
+) -> anyhow::Result<R>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = R>,
+{
+    match store {
+        StoreKind::Sqlite => {
+            let parent = data_dir.map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
+            let dir = tempfile::Builder::new()
+                .prefix(&format!("natter-{name}-"))
+                .tempdir_in(&parent)?;
+            Ok(bench(dir.path().to_string_lossy().into_owned()).await)
+        }
+        StoreKind::Mongo => {
+            let database = format!(
+                "natter_{}_{}_{}",
+                name.replace('-', "_"),
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)?
+                    .as_millis()
+            );
+            let url = with_database(mongodb_uri.unwrap_or_default(), &database)?;
+            let run = bench(url.clone()).await;
+            if let Err(error) = drop_database(&url, &database).await {
+                eprintln!("could not drop the benchmark database {database}: {error:#}");
+            }
+            Ok(run)
+        }
     }
 }
 

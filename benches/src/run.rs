@@ -110,19 +110,10 @@ pub async fn run_store(store: StoreKind, database_url: String, settings: Setting
         server_log_lines: (0, 0),
         problems: Vec::new(),
     };
-    let label = store.name();
-    let spawned =
-        tokio::task::spawn_blocking(move || ServerProcess::spawn(&database_url, label)).await;
-    let mut server = match spawned {
-        Ok(Ok(server)) => server,
-        Ok(Err(error)) => {
-            run.problems.push(format!("{error:#}"));
-            return run;
-        }
-        Err(error) => {
-            run.problems.push(format!("starting the server: {error}"));
-            return run;
-        }
+    let Some(mut server) =
+        ServerProcess::spawn_recorded(database_url, store.name(), &mut run.problems).await
+    else {
+        return run;
     };
     progress(
         store,

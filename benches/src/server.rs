@@ -116,6 +116,27 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
+    /// Starts a server off the async runtime; `None` after recording why it could not start
+    /// in `problems` (the run then reports that instead of measuring).
+    pub async fn spawn_recorded(
+        database_url: String,
+        label: &'static str,
+        problems: &mut Vec<String>,
+    ) -> Option<Self> {
+        let spawned = tokio::task::spawn_blocking(move || Self::spawn(&database_url, label)).await;
+        match spawned {
+            Ok(Ok(server)) => Some(server),
+            Ok(Err(error)) => {
+                problems.push(format!("{error:#}"));
+                None
+            }
+            Err(error) => {
+                problems.push(format!("starting the server: {error}"));
+                None
+            }
+        }
+    }
+
     /// Starts `<current exe> server --database-url <url>` and waits (at most 30 s) until it
     /// listens.
     pub fn spawn(database_url: &str, label: &str) -> anyhow::Result<Self> {

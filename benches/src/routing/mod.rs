@@ -133,32 +133,14 @@ pub async fn run(args: RoutingArgs) -> anyhow::Result<()> {
                 store.name(),
                 load_average()
             );
-            let run = match store {
-                StoreKind::Sqlite => {
-                    let parent = args.data_dir.clone().unwrap_or_else(std::env::temp_dir);
-                    let dir = tempfile::Builder::new()
-                        .prefix("natter-bench-routing-")
-                        .tempdir_in(&parent)?;
-                    let url = dir.path().to_string_lossy().into_owned();
-                    burst::run_store(store, url, settings).await
-                }
-                StoreKind::Mongo => {
-                    let uri = args.mongodb_uri.as_deref().unwrap_or_default();
-                    let database = format!(
-                        "natter_bench_routing_{}_{}",
-                        std::process::id(),
-                        std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)?
-                            .as_millis()
-                    );
-                    let url = crate::with_database(uri, &database)?;
-                    let run = burst::run_store(store, url.clone(), settings).await;
-                    if let Err(error) = crate::drop_database(&url, &database).await {
-                        eprintln!("could not drop the benchmark database {database}: {error:#}");
-                    }
-                    run
-                }
-            };
+            let run = crate::with_fresh_store(
+                store,
+                args.data_dir.as_deref(),
+                args.mongodb_uri.as_deref(),
+                "bench-routing",
+                |url| burst::run_store(store, url, settings),
+            )
+            .await?;
             eprintln!("{}", burst_details(&run));
             if let (Some(prefix), Some(burst)) = (&args.timeline_csv, &run.burst) {
                 let path = PathBuf::from(format!("{}-{}.csv", prefix.display(), store.name()));
