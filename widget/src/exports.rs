@@ -10,11 +10,12 @@ use std::rc::Rc;
 
 use js_sys::{Array, Function, Reflect};
 use natter_sdk::api::VisitorIdentity;
+use natter_sdk::protocol::ErrorCode;
 use wasm_bindgen::prelude::*;
 use web_sys::ShadowRoot;
 
 use crate::model::Locale;
-use crate::session::{Session, line_payload, routing_payload, status_name};
+use crate::session::{Session, error_payload, line_payload, routing_payload, status_name};
 use crate::ui::{Intent, Ui};
 
 fn field(options: &JsValue, key: &str) -> Option<String> {
@@ -52,17 +53,6 @@ fn identity(value: &JsValue) -> Result<VisitorIdentity, JsError> {
     })
 }
 
-fn storage_flag(session: &Session, open: bool) {
-    let key = session.with(|s| s.storage_key("open"));
-    if let Some(store) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = if open {
-            store.set_item(&key, "1")
-        } else {
-            store.remove_item(&key)
-        };
-    }
-}
-
 /// The chat bubble mounted in a shadow root.
 #[wasm_bindgen]
 pub struct Widget {
@@ -92,7 +82,7 @@ impl Mounted {
         }
         let has_visitor = self.session.with(|s| s.has_visitor());
         self.session.drive(|s| s.model.set_open(open));
-        storage_flag(&self.session, open);
+        self.session.with(|s| s.set_stored_flag("open", open));
         if open && has_visitor {
             self.session.connect();
         }
@@ -117,13 +107,8 @@ impl Mounted {
             Intent::Send(text) => {
                 if self.session.send(&text).is_err() {
                     // The UI only sends non-empty text; an over-long one is refused here.
-                    self.session.emit(
-                        "error",
-                        crate::session::object(&[
-                            ("code", "invalid".into()),
-                            ("message", "message too long".into()),
-                        ]),
-                    );
+                    self.session
+                        .emit("error", error_payload(ErrorCode::MessageTooLong));
                 }
             }
             Intent::Typing(typing) => self.session.typing(typing),

@@ -249,7 +249,8 @@ impl Session {
                 let Some(me) = me.upgrade() else { return };
                 drive(&me, |s| match answer {
                     Ok((200, body)) => s.apply_settings(&body),
-                    Ok((403, _)) | Ok((404, _)) => s.refuse(ErrorCode::OriginNotAllowed),
+                    Ok((403, _)) => s.refuse(ErrorCode::OriginNotAllowed),
+                    Ok((404, _)) => s.refuse(ErrorCode::NotFound),
                     _ => {}
                 });
             }),
@@ -446,9 +447,16 @@ impl State {
         [self.storage_prefix.as_str(), name].concat()
     }
 
-    /// The `localStorage` key of one of this session's items.
-    pub fn storage_key(&self, name: &str) -> String {
-        self.key(name)
+    /// Sets or clears a flag item in `localStorage`.
+    pub fn set_stored_flag(&self, name: &str, on: bool) {
+        if let Some(store) = storage() {
+            let key = self.key(name);
+            let _ = if on {
+                store.set_item(&key, "1")
+            } else {
+                store.remove_item(&key)
+            };
+        }
     }
 
     /// Whether a flag item is set in `localStorage`.
@@ -1130,7 +1138,8 @@ pub fn object(fields: &[(&str, JsValue)]) -> JsValue {
     object.into()
 }
 
-fn error_payload(code: ErrorCode) -> JsValue {
+/// The `{ code, message }` payload of the `error` event.
+pub fn error_payload(code: ErrorCode) -> JsValue {
     let (name, message) = match code {
         ErrorCode::OriginNotAllowed => (
             "origin_not_allowed",
