@@ -19,6 +19,7 @@ pub fn message(m: &Message) -> protocol::Message {
             kind: m.author_kind,
             id: m.author_id.clone(),
             name: m.author_name.clone(),
+            role: None,
         },
         text: m.text.clone(),
         created_at: m.created_at,
@@ -35,6 +36,9 @@ pub fn conversation(c: &Conversation) -> protocol::ConversationSummary {
             external_id: c.contact_external_id.clone(),
             name: c.contact_name.clone(),
             email: c.contact_email.clone(),
+            page_url: None,
+            user_agent: None,
+            first_seen_at: None,
         },
         assignee: c.assignee_id.as_ref().map(|id| protocol::StaffRef {
             id: id.clone(),

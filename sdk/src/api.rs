@@ -79,6 +79,9 @@ pub struct VisitorSessionRequest {
     /// E-mail the visitor typed (ignored when `identity` carries one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The page the widget runs on (`location.href`), shown to agents; at most 2,000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
 }
 
 /// An identity vouched for by the site owner's server: `user_hash` is the lowercase hex

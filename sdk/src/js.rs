@@ -128,6 +128,13 @@ fn int(object: &JsValue, key: &'static str) -> Decoded<i64> {
     integer(&get(object, key), key).map(|n| n as i64)
 }
 
+fn opt_int(object: &JsValue, key: &'static str) -> Decoded<Option<i64>> {
+    if absent(&get(object, key)) {
+        return Ok(None);
+    }
+    int(object, key).map(Some)
+}
+
 fn boolean(object: &JsValue, key: &'static str) -> Decoded<bool> {
     get(object, key).as_bool().ok_or(DecodeError { field: key })
 }
@@ -186,6 +193,17 @@ fn named<T>(
     pick(&string(object, key)?).ok_or(DecodeError { field: key })
 }
 
+/// The optional staff `role` of a principal or an author.
+fn opt_role(object: &JsValue) -> Decoded<Option<StaffRole>> {
+    match opt_string(object, "role")?.as_deref() {
+        None => Ok(None),
+        Some("owner") => Ok(Some(StaffRole::Owner)),
+        Some("admin") => Ok(Some(StaffRole::Admin)),
+        Some("agent") => Ok(Some(StaffRole::Agent)),
+        Some(_) => bad("role"),
+    }
+}
+
 fn is_object(value: &JsValue) -> Decoded<()> {
     if value.is_object() && !Array::is_array(value) {
         Ok(())
@@ -212,13 +230,7 @@ impl<T: FromJs> FromJs for Vec<T> {
 impl FromJs for Principal {
     fn from_js(v: &JsValue) -> Decoded<Self> {
         is_object(v)?;
-        let role = match opt_string(v, "role")?.as_deref() {
-            None => None,
-            Some("owner") => Some(StaffRole::Owner),
-            Some("admin") => Some(StaffRole::Admin),
-            Some("agent") => Some(StaffRole::Agent),
-            Some(_) => return bad("role"),
-        };
+        let role = opt_role(v)?;
         Ok(Principal {
             kind: named(v, "kind", |s| match s {
                 "visitor" => Some(PrincipalKind::Visitor),
@@ -245,6 +257,7 @@ impl FromJs for Author {
             })?,
             id: string(v, "id")?,
             name: opt_string(v, "name")?,
+            role: opt_role(v)?,
         })
     }
 }
@@ -282,6 +295,9 @@ impl FromJs for Contact {
             external_id: opt_string(v, "external_id")?,
             name: opt_string(v, "name")?,
             email: opt_string(v, "email")?,
+            page_url: opt_string(v, "page_url")?,
+            user_agent: opt_string(v, "user_agent")?,
+            first_seen_at: opt_int(v, "first_seen_at")?,
         })
     }
 }
@@ -415,6 +431,7 @@ impl FromJs for ServerFrame {
                 conversation_id: string(v, "conversation_id")?,
                 author: nested(v, "author")?,
                 typing: boolean(v, "typing")?,
+                preview: opt_string(v, "preview")?,
             },
             "conversation" => ServerFrame::Conversation {
                 conversation: nested(v, "conversation")?,
@@ -622,10 +639,12 @@ impl ToJs for ClientFrame {
             ClientFrame::Typing {
                 conversation_id,
                 typing,
+                preview,
             } => Fields::new()
                 .str("type", "typing")
                 .str("conversation_id", conversation_id)
-                .set("typing", JsValue::from_bool(*typing)),
+                .set("typing", JsValue::from_bool(*typing))
+                .opt_str("preview", preview.as_deref()),
             ClientFrame::Ping { nonce } => Fields::new().str("type", "ping").num("nonce", *nonce),
         }
         .done()
@@ -638,7 +657,8 @@ impl ToJs for VisitorSessionRequest {
             .str("site_key", &self.site_key)
             .opt_str("visitor_token", self.visitor_token.as_deref())
             .opt_str("name", self.name.as_deref())
-            .opt_str("email", self.email.as_deref());
+            .opt_str("email", self.email.as_deref())
+            .opt_str("page_url", self.page_url.as_deref());
         if let Some(identity) = &self.identity {
             fields = fields.set(
                 "identity",

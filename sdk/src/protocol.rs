@@ -90,6 +90,10 @@ pub enum ClientFrame {
         conversation_id: String,
         /// `true` while typing; clients send `false` when the composer is cleared or blurred.
         typing: bool,
+        /// Visitors only: what the composer holds right now (at most 500 characters), so agents
+        /// can read along when the tenant enables typing previews. Ignored from staff.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preview: Option<String>,
     },
     /// Application-level heartbeat (browsers cannot send WebSocket pings). Answered by
     /// [`ServerFrame::Pong`] with the same nonce.
@@ -164,6 +168,10 @@ pub enum ServerFrame {
         author: Author,
         /// Started (`true`) or stopped (`false`).
         typing: bool,
+        /// The visitor's draft, sent to staff only and only when the tenant enables typing
+        /// previews.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preview: Option<String>,
     },
     /// A conversation was created or changed (claimed, closed, new activity).
     Conversation {
@@ -303,6 +311,9 @@ pub struct Author {
     /// Display name at the time of writing, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Staff only: their role at the time of writing, so owners and admins can be shown apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<StaffRole>,
 }
 
 /// Who wrote a message.
@@ -415,6 +426,15 @@ pub struct Contact {
     /// E-mail, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// The page the visitor was on when they last opened a session (from the widget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
+    /// The visitor's browser `User-Agent`, as the server saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// When natter first saw this visitor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen_at: Option<Timestamp>,
 }
 
 /// A reference to a staff member.

@@ -706,6 +706,7 @@ mod tests {
                     kind: AuthorKind::Visitor,
                     id: "v1".into(),
                     name: None,
+                    role: None,
                 },
                 text: text.into(),
                 created_at: 0,

@@ -24,6 +24,7 @@ fn author(kind: AuthorKind) -> Author {
         kind,
         id: "a1".into(),
         name: Some("Ada Lovelace".into()),
+        role: (kind == AuthorKind::Staff).then_some(StaffRole::Admin),
     }
 }
 
@@ -48,6 +49,9 @@ fn summary() -> ConversationSummary {
             external_id: Some("user-7".into()),
             name: Some("Sam".into()),
             email: Some("sam@example.com".into()),
+            page_url: Some("https://shop.example/cart?x=1".into()),
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
+            first_seen_at: Some(1_763_700_000_000),
         },
         assignee: Some(StaffRef {
             id: "s1".into(),
@@ -130,6 +134,13 @@ fn every_server_frame() -> Vec<ServerFrame> {
             conversation_id: "c1".into(),
             author: author(AuthorKind::Staff),
             typing: true,
+            preview: None,
+        },
+        ServerFrame::Typing {
+            conversation_id: "c1".into(),
+            author: author(AuthorKind::Visitor),
+            typing: true,
+            preview: Some("I would like to ret".into()),
         },
         ServerFrame::Conversation {
             conversation: summary(),
@@ -243,6 +254,12 @@ fn every_client_frame() -> Vec<ClientFrame> {
         ClientFrame::Typing {
             conversation_id: "c1".into(),
             typing: false,
+            preview: None,
+        },
+        ClientFrame::Typing {
+            conversation_id: "c1".into(),
+            typing: true,
+            preview: Some("Where is my ord".into()),
         },
         ClientFrame::Ping { nonce: 5 },
     ]
@@ -290,6 +307,7 @@ fn rest_requests_the_browser_writes_match_serde() {
         }),
         name: Some("Sam".into()),
         email: Some("s@example.com".into()),
+        page_url: Some("https://shop.example/".into()),
     };
     let bare = VisitorSessionRequest {
         site_key: "k".into(),
@@ -297,6 +315,7 @@ fn rest_requests_the_browser_writes_match_serde() {
         identity: None,
         name: None,
         email: None,
+        page_url: None,
     };
     for request in [full, bare] {
         let text = js::stringify(&request);

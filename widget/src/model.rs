@@ -404,6 +404,7 @@ mod tests {
                 }
                 .into(),
                 name: Some("Ada".into()),
+                role: None,
             },
             text: text.into(),
             created_at: 1_000 * seq as i64,

@@ -569,6 +569,7 @@ impl State {
             identity,
             name: None,
             email: None,
+            page_url: None,
         };
         let url = [self.api_base.as_str(), "/v1/visitor/session"].concat();
         let body = js::stringify(&request);

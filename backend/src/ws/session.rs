@@ -381,12 +381,14 @@ impl Session {
             ClientFrame::Typing {
                 conversation_id,
                 typing,
+                preview: _,
             } => {
                 if let Ok(conversation) = self.conversation(&conversation_id, false).await {
                     let frame = ServerFrame::Typing {
                         conversation_id,
                         author: self.author(),
                         typing,
+                        preview: None,
                     };
                     self.state.chat.hub().publish_typing(
                         &conversation,
@@ -553,11 +555,13 @@ impl Session {
                 kind: AuthorKind::Staff,
                 id: s.staff_id.clone(),
                 name: Some(s.name.clone()),
+                role: Some(s.role),
             },
             Caller::Visitor(v) => Author {
                 kind: AuthorKind::Visitor,
                 id: v.visitor_id.clone(),
                 name: v.name.clone(),
+                role: None,
             },
         }
     }

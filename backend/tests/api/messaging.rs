@@ -165,6 +165,7 @@ async fn typing_reaches_the_other_side_but_not_the_typist(kind: StoreKind) {
         .send(&ClientFrame::Typing {
             conversation_id: conversation.clone(),
             typing: true,
+            preview: None,
         })
         .await;
     let (author, typing) = agent

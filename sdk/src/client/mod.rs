@@ -234,6 +234,8 @@ pub enum ClientEvent {
         author: Author,
         /// Started or stopped.
         typing: bool,
+        /// The visitor's draft (staff only, when the tenant enables typing previews).
+        preview: Option<String>,
     },
     /// A conversation was created or changed.
     Conversation(ConversationSummary),
@@ -504,10 +506,12 @@ impl ClientCore {
                 conversation_id,
                 author,
                 typing,
+                preview,
             } => self.events.push_back(ClientEvent::Typing {
                 conversation_id,
                 author,
                 typing,
+                preview,
             }),
             ServerFrame::Conversation { conversation } => {
                 if self.config.history == HistoryPolicy::Replay {
@@ -598,6 +602,7 @@ impl ClientCore {
             self.queue(ClientFrame::Typing {
                 conversation_id: conversation_id.to_owned(),
                 typing,
+                preview: None,
             });
         }
     }
