@@ -21,7 +21,8 @@
 //! [`transport_opened`](ClientCore::transport_opened),
 //! [`transport_closed`](ClientCore::transport_closed),
 //! [`frame_received`](ClientCore::frame_received), [`send_message`](ClientCore::send_message),
-//! [`set_typing`](ClientCore::set_typing), [`set_token`](ClientCore::set_token),
+//! [`set_typing`](ClientCore::set_typing), [`set_draft`](ClientCore::set_draft),
+//! [`set_token`](ClientCore::set_token),
 //! [`handle_timeout`](ClientCore::handle_timeout), [`shutdown`](ClientCore::shutdown), ...
 //!
 //! After any input the driver drains the outputs:
@@ -121,6 +122,9 @@ pub struct ClientConfig {
     pub retry_base_ms: u64,
     /// While the user keeps typing, `typing: true` is repeated at most this often.
     pub typing_refresh_ms: u64,
+    /// Typing previews ([`ClientCore::set_draft`]) go out at most this often; the latest draft
+    /// is sent when the interval ends.
+    pub preview_interval_ms: u64,
     /// What to deliver of conversations the core did not know.
     pub history: HistoryPolicy,
     /// Messages buffered behind a gap per conversation; more are dropped and replayed by the sync
@@ -137,6 +141,7 @@ impl Default for ClientConfig {
             handshake_timeout_ms: 10_000,
             retry_base_ms: 1000,
             typing_refresh_ms: 3000,
+            preview_interval_ms: 400,
             history: HistoryPolicy::Replay,
             max_buffered_per_conversation: 1000,
         }
@@ -293,6 +298,30 @@ struct Connection {
     next_nonce: u64,
     /// Per conversation: the last typing state sent and when.
     typing: SortedMap<String, (bool, u64)>,
+    /// The composer draft being previewed, if any.
+    draft: Option<Draft>,
+}
+
+/// The draft [`ClientCore::set_draft`] is previewing on the current connection.
+#[derive(Debug, Clone)]
+struct Draft {
+    conversation_id: String,
+    /// The preview last sent, and when.
+    sent: String,
+    sent_at: u64,
+    /// A newer preview waiting for the interval to end.
+    waiting: Option<String>,
+}
+
+/// Longest preview sent, in characters (the server keeps at most this many).
+const MAX_PREVIEW_CHARS: usize = 500;
+
+/// The first [`MAX_PREVIEW_CHARS`] characters of `draft`.
+fn preview_of(draft: &str) -> &str {
+    match draft.char_indices().nth(MAX_PREVIEW_CHARS) {
+        Some((cut, _)) => &draft[..cut],
+        None => draft,
+    }
 }
 
 impl Connection {
@@ -309,6 +338,7 @@ impl Connection {
             requests: SortedMap::new(),
             next_nonce: 1,
             typing: SortedMap::new(),
+            draft: None,
         }
     }
 }
@@ -607,6 +637,100 @@ impl ClientCore {
         }
     }
 
+    /// The visitor's composer in `conversation_id` now holds `draft`: typing starts, carrying the
+    /// draft as a preview that agents can read along with (when the tenant allows it), and stops
+    /// when the draft is empty. Previews go out at most every
+    /// [`ClientConfig::preview_interval_ms`]; a newer draft waits for the interval to end
+    /// ([`poll_timeout`](Self::poll_timeout) schedules it), so the agent always ends up seeing
+    /// the latest text without a frame per keystroke. Like [`set_typing`](Self::set_typing),
+    /// nothing is queued while disconnected.
+    pub fn set_draft(&mut self, now: u64, conversation_id: &str, draft: &str) {
+        self.tick(now);
+        let now = self.now;
+        if self.state != ConnectionState::Connected {
+            return;
+        }
+        let interval = self.config.preview_interval_ms;
+        let refresh = self.config.typing_refresh_ms;
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        let preview = preview_of(draft);
+        let previous = conn
+            .draft
+            .take()
+            .filter(|d| d.conversation_id == conversation_id);
+        let frame = match previous {
+            _ if preview.is_empty() => {
+                // Stop once, and only after a start (from a preview or from `set_typing`).
+                let was_typing = conn
+                    .typing
+                    .get(conversation_id)
+                    .is_some_and(|&(typing, _)| typing);
+                was_typing.then_some(None)
+            }
+            Some(mut d) if d.sent == preview && d.waiting.is_none() => {
+                // Unchanged: only keep the agent's typing indicator alive.
+                let stale = now.saturating_sub(d.sent_at) >= refresh;
+                if stale {
+                    d.sent_at = now;
+                }
+                conn.draft = Some(d);
+                stale.then(|| Some(preview.to_owned()))
+            }
+            Some(mut d) if now.saturating_sub(d.sent_at) < interval => {
+                d.waiting = (d.sent != preview).then(|| preview.to_owned());
+                conn.draft = Some(d);
+                None
+            }
+            _ => {
+                conn.draft = Some(Draft {
+                    conversation_id: conversation_id.to_owned(),
+                    sent: preview.to_owned(),
+                    sent_at: now,
+                    waiting: None,
+                });
+                Some(Some(preview.to_owned()))
+            }
+        };
+        if let Some(preview) = frame {
+            let typing = preview.is_some();
+            conn.typing
+                .insert(conversation_id.to_owned(), (typing, now));
+            self.queue(ClientFrame::Typing {
+                conversation_id: conversation_id.to_owned(),
+                typing,
+                preview,
+            });
+        }
+    }
+
+    /// Sends the waiting draft preview once its interval has ended.
+    fn flush_draft(&mut self, now: u64) {
+        let interval = self.config.preview_interval_ms;
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        let Some(d) = conn.draft.as_mut() else {
+            return;
+        };
+        if now.saturating_sub(d.sent_at) < interval {
+            return;
+        }
+        let Some(preview) = d.waiting.take() else {
+            return;
+        };
+        d.sent.clone_from(&preview);
+        d.sent_at = now;
+        let conversation_id = d.conversation_id.clone();
+        conn.typing.insert(conversation_id.clone(), (true, now));
+        self.queue(ClientFrame::Typing {
+            conversation_id,
+            typing: true,
+            preview: Some(preview),
+        });
+    }
+
     /// Syncs every tracked conversation now (when connected), for example when a page becomes
     /// visible again. The answer also refreshes the conversation list.
     pub fn request_sync(&mut self, now: u64) {
@@ -687,6 +811,7 @@ impl ClientCore {
                 self.check_heartbeat(now);
                 if self.state == ConnectionState::Connected {
                     self.flush_outbox();
+                    self.flush_draft(now);
                     if self.sync_retry_at.is_some_and(|at| now >= at) {
                         self.sync_retry_at = None;
                         let idle = self.timelines.idle_conversations();
@@ -751,10 +876,20 @@ impl ClientCore {
                         dead.min(idle_send).min(quiet)
                     })
                 });
-                [heartbeat, self.outbox.next_retry(), self.sync_retry_at]
-                    .into_iter()
-                    .flatten()
-                    .min()
+                let draft = self.conn.as_ref().and_then(|c| {
+                    let d = c.draft.as_ref()?;
+                    d.waiting.as_ref()?;
+                    Some(d.sent_at.saturating_add(self.config.preview_interval_ms))
+                });
+                [
+                    heartbeat,
+                    self.outbox.next_retry(),
+                    self.sync_retry_at,
+                    draft,
+                ]
+                .into_iter()
+                .flatten()
+                .min()
             }
             ConnectionState::Idle | ConnectionState::Closed => None,
         }

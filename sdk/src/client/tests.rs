@@ -1453,6 +1453,107 @@ fn typing_while_disconnected_is_dropped() {
     assert!(drain(&mut core).frames.is_empty());
 }
 
+/// The typing frames the core wants to send: (typing, preview).
+fn typing_frames(core: &mut ClientCore) -> Vec<(bool, Option<String>)> {
+    drain(core)
+        .frames
+        .into_iter()
+        .filter_map(|f| match f {
+            ClientFrame::Typing {
+                typing, preview, ..
+            } => Some((typing, preview)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_draft_starts_typing_with_its_preview_at_once() {
+    let mut core = connected_core(ClientConfig::default());
+    core.set_draft(10, "c1", "Hel");
+    assert_eq!(typing_frames(&mut core), [(true, Some("Hel".to_owned()))]);
+}
+
+#[test]
+fn rapid_draft_changes_are_coalesced_and_the_latest_goes_out_when_the_interval_ends() {
+    let mut core = connected_core(ClientConfig::default());
+    core.set_draft(10, "c1", "H");
+    core.set_draft(100, "c1", "He");
+    core.set_draft(200, "c1", "Hello");
+    assert_eq!(typing_frames(&mut core), [(true, Some("H".to_owned()))]);
+    // The waiting preview is scheduled for the end of the interval...
+    assert_eq!(core.poll_timeout(), Some(410));
+    core.handle_timeout(409);
+    assert!(typing_frames(&mut core).is_empty());
+    // ...and sent then, once.
+    core.handle_timeout(410);
+    assert_eq!(typing_frames(&mut core), [(true, Some("Hello".to_owned()))]);
+    core.handle_timeout(900);
+    assert!(typing_frames(&mut core).is_empty());
+}
+
+#[test]
+fn a_draft_changed_back_within_the_interval_sends_nothing_more() {
+    let mut core = connected_core(ClientConfig::default());
+    core.set_draft(10, "c1", "Hi");
+    core.set_draft(50, "c1", "Hi!");
+    core.set_draft(90, "c1", "Hi");
+    core.handle_timeout(1000);
+    assert_eq!(typing_frames(&mut core), [(true, Some("Hi".to_owned()))]);
+}
+
+#[test]
+fn an_emptied_draft_stops_typing_once() {
+    let mut core = connected_core(ClientConfig::default());
+    core.set_draft(10, "c1", "Hi");
+    core.set_draft(20, "c1", "");
+    core.set_draft(30, "c1", "");
+    assert_eq!(
+        typing_frames(&mut core),
+        [(true, Some("Hi".to_owned())), (false, None)]
+    );
+    // A pending preview is dropped with it.
+    core.set_draft(1000, "c1", "a");
+    core.set_draft(1100, "c1", "ab");
+    core.set_draft(1200, "c1", "");
+    core.handle_timeout(5000);
+    assert_eq!(
+        typing_frames(&mut core),
+        [(true, Some("a".to_owned())), (false, None)]
+    );
+}
+
+#[test]
+fn an_unchanged_draft_refreshes_typing_like_set_typing() {
+    let mut core = connected_core(ClientConfig::default());
+    core.set_draft(10, "c1", "Hi");
+    core.set_draft(2000, "c1", "Hi");
+    core.set_draft(3010, "c1", "Hi");
+    assert_eq!(
+        typing_frames(&mut core),
+        [(true, Some("Hi".to_owned())), (true, Some("Hi".to_owned()))]
+    );
+}
+
+#[test]
+fn previews_are_cut_to_500_characters_on_a_character_boundary() {
+    let mut core = connected_core(ClientConfig::default());
+    let long = "é".repeat(600);
+    core.set_draft(10, "c1", &long);
+    let frames = typing_frames(&mut core);
+    let preview = frames[0].1.clone().expect("a preview");
+    assert_eq!(preview.chars().count(), 500);
+    assert!(long.starts_with(&preview));
+}
+
+#[test]
+fn drafts_while_disconnected_are_dropped() {
+    let mut core = ClientCore::new(ClientConfig::default(), 1);
+    core.set_draft(1, "c1", "Hi");
+    assert!(drain(&mut core).frames.is_empty());
+    assert_eq!(core.poll_timeout(), None);
+}
+
 // ----- property ------------------------------------------------------------------------------
 
 /// One step of a chaotic session.
