@@ -19,7 +19,7 @@ pub fn message(m: &Message) -> protocol::Message {
             kind: m.author_kind,
             id: m.author_id.clone(),
             name: m.author_name.clone(),
-            role: None,
+            role: m.author_role,
         },
         text: m.text.clone(),
         created_at: m.created_at,
@@ -36,9 +36,9 @@ pub fn conversation(c: &Conversation) -> protocol::ConversationSummary {
             external_id: c.contact_external_id.clone(),
             name: c.contact_name.clone(),
             email: c.contact_email.clone(),
-            page_url: None,
-            user_agent: None,
-            first_seen_at: None,
+            page_url: c.contact_page_url.clone(),
+            user_agent: c.contact_user_agent.clone(),
+            first_seen_at: c.contact_first_seen_at,
         },
         assignee: c.assignee_id.as_ref().map(|id| protocol::StaffRef {
             id: id.clone(),
@@ -95,6 +95,7 @@ pub fn tenant(t: &Tenant) -> api::TenantInfo {
         site_key: t.site_key.clone(),
         allowed_origins: t.allowed_origins.clone(),
         require_verified_identity: t.require_verified_identity,
+        typing_preview: t.typing_preview,
     }
 }
 

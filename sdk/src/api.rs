@@ -179,6 +179,10 @@ pub struct TenantInfo {
     pub allowed_origins: Vec<String>,
     /// When true, visitors must present a valid signed identity.
     pub require_verified_identity: bool,
+    /// When true, staff see what visitors are typing (the `preview` of `typing` frames).
+    /// Absent from older servers, which had no previews.
+    #[serde(default)]
+    pub typing_preview: bool,
 }
 
 /// `PATCH /v1/tenant`: owners and admins change settings; absent fields are left alone.
@@ -194,6 +198,29 @@ pub struct UpdateTenantRequest {
     /// Require verified identities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_verified_identity: Option<bool>,
+    /// Show staff what visitors are typing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typing_preview: Option<bool>,
+}
+
+/// `GET /v1/tenant/identity-secret` and `POST /v1/tenant/identity-secret/rotate` (owners and
+/// admins): the key the site's server signs visitor identities with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IdentitySecretResponse {
+    /// The secret (after a rotation: the new one; the old one no longer verifies).
+    pub identity_secret: String,
+}
+
+/// `GET /v1/staff-room` (staff): the tenant's staff group chat, an ordinary conversation id for
+/// the WebSocket `send`, `sync` and `typing` frames and the REST message endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaffRoomResponse {
+    /// The staff room's conversation id (stable for the tenant).
+    pub conversation_id: String,
+    /// The `seq` of its newest message (0 when empty).
+    pub last_seq: u64,
 }
 
 /// `POST /v1/conversations` (visitor): start a conversation, optionally with a first message.

@@ -110,21 +110,23 @@ impl Drop for Registration {
 /// Whether a staff member's socket receives the messages of `conversation`: the assignee
 /// follows theirs, any socket follows what it explicitly synced, and everyone follows a waiting
 /// conversation that is on the public pending list (`waiting_public`: its pool routes
-/// manually, so someone must pick it up).
+/// manually, so someone must pick it up). Everyone follows the staff room.
 pub fn staff_follows_messages(
     conversation: &Conversation,
     staff_id: &str,
     explicitly_following: bool,
     waiting_public: bool,
 ) -> bool {
-    explicitly_following
+    conversation.is_staff_room()
+        || explicitly_following
         || (conversation.status == ConversationStatus::Unassigned && waiting_public)
         || conversation.assignee_id.as_deref() == Some(staff_id)
 }
 
 /// Whether a staff member's socket is told that `conversation` changed (created, assigned,
 /// transferred, closed): supervisors see every change, `previous_assignee` learns that it left
-/// them, and everyone else sees what they follow the messages of.
+/// them, and everyone else sees what they follow the messages of. Nobody is told of changes to
+/// the staff room: it is not a conversation of the inbox, and it never changes hands.
 pub fn staff_sees_change(
     conversation: &Conversation,
     staff_id: &str,
@@ -133,9 +135,10 @@ pub fn staff_sees_change(
     waiting_public: bool,
     previous_assignee: Option<&str>,
 ) -> bool {
-    supervisor
-        || previous_assignee == Some(staff_id)
-        || staff_follows_messages(conversation, staff_id, explicitly_following, waiting_public)
+    !conversation.is_staff_room()
+        && (supervisor
+            || previous_assignee == Some(staff_id)
+            || staff_follows_messages(conversation, staff_id, explicitly_following, waiting_public))
 }
 
 impl Hub {
@@ -259,22 +262,46 @@ impl Hub {
         });
     }
 
-    /// Sends a typing indicator to the same audience as messages, except the typing socket.
+    /// Sends a typing indicator to the same audience as messages, except the typing socket:
+    /// `to_staff` to staff sockets and `to_visitor` to the visitor's, so a visitor's draft
+    /// (the typing preview) can go to staff only.
     pub fn publish_typing(
         &self,
         conversation: &Conversation,
-        frame: &ServerFrame,
+        to_visitor: &ServerFrame,
+        to_staff: &ServerFrame,
         from: ConnectionId,
     ) {
         let public = self.waiting_public(conversation);
-        self.publish(conversation, frame, Some(from), |staff| {
-            staff_follows_messages(
-                conversation,
-                &staff.staff_id,
-                staff.following.contains(&conversation.id),
-                public,
-            )
-        });
+        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        let Some(tenant) = tenants.get(&conversation.tenant_id) else {
+            return;
+        };
+        if !conversation.is_staff_room()
+            && let Some(sockets) = tenant.visitors.get(&conversation.visitor_id)
+        {
+            let mut encoded: Option<Outbound> = None;
+            for (id, connection) in sockets {
+                if *id != from {
+                    let frame = encoded.get_or_insert_with(|| Arc::from(to_visitor.to_json()));
+                    deliver(connection, frame);
+                }
+            }
+        }
+        let mut encoded: Option<Outbound> = None;
+        for (id, staff) in &tenant.staff {
+            if *id != from
+                && staff_follows_messages(
+                    conversation,
+                    &staff.staff_id,
+                    staff.following.contains(&conversation.id),
+                    public,
+                )
+            {
+                let frame = encoded.get_or_insert_with(|| Arc::from(to_staff.to_json()));
+                deliver(&staff.connection, frame);
+            }
+        }
     }
 
     /// Sends a conversation change (created, assigned, transferred, closed) to its visitor and
@@ -430,7 +457,10 @@ impl Hub {
             let frame = encoded.get_or_insert_with(|| Arc::from(frame.to_json()));
             deliver(connection, frame);
         };
-        if let Some(sockets) = tenant.visitors.get(&conversation.visitor_id) {
+        // The staff room has no visitor (and its empty visitor id must match no one).
+        if !conversation.is_staff_room()
+            && let Some(sockets) = tenant.visitors.get(&conversation.visitor_id)
+        {
             for (id, connection) in sockets {
                 send(*id, connection);
             }
@@ -463,6 +493,20 @@ fn deliver(connection: &Connection, frame: &Outbound) {
 mod tests {
     use super::*;
     use crate::domain::fixtures::conversation;
+
+    #[test]
+    fn every_staff_member_follows_the_staff_room_and_nobody_sees_it_change() {
+        let room = Conversation::staff_room("t1", 0);
+        assert!(staff_follows_messages(&room, "anyone", false, false));
+        assert!(!staff_sees_change(
+            &room,
+            "owner",
+            true,
+            true,
+            true,
+            Some("owner")
+        ));
+    }
 
     #[test]
     fn every_agent_follows_a_conversation_on_the_public_pending_list() {

@@ -171,9 +171,19 @@ impl Chat {
         validate_client_id(client_id)?;
         validate_text(text)?;
         permissions::can_post(caller, conversation)?;
-        let (author_kind, author_id, author_name) = match caller {
-            Caller::Staff(s) => (AuthorKind::Staff, s.staff_id.clone(), Some(s.name.clone())),
-            Caller::Visitor(v) => (AuthorKind::Visitor, v.visitor_id.clone(), v.name.clone()),
+        let (author_kind, author_id, author_name, author_role) = match caller {
+            Caller::Staff(s) => (
+                AuthorKind::Staff,
+                s.staff_id.clone(),
+                Some(s.name.clone()),
+                Some(s.role),
+            ),
+            Caller::Visitor(v) => (
+                AuthorKind::Visitor,
+                v.visitor_id.clone(),
+                v.name.clone(),
+                None,
+            ),
         };
         let stored = self
             .writer
@@ -185,6 +195,7 @@ impl Chat {
                     author_kind,
                     author_id: author_id.clone(),
                     author_name,
+                    author_role,
                     text: text.to_owned(),
                 },
                 conversation.clone(),
@@ -221,6 +232,54 @@ impl Chat {
         );
         self.routing.closed(&conversation).await;
         Ok(closed)
+    }
+}
+
+impl Chat {
+    /// Reopens a closed conversation for `staff` (see [`Routing::reopen`]) and notes it in the
+    /// history with a system message, which everyone following the conversation receives.
+    pub async fn reopen(&self, staff: &StaffCaller, id: &str) -> AppResult<Conversation> {
+        let conversation = self.conversation(&Caller::Staff(staff.clone()), id).await?;
+        permissions::can_reopen(staff, &conversation)?;
+        let reopened = self.routing.reopen(staff, &conversation).await?;
+        metrics::counter!("natter_conversations_reopened_total").increment(1);
+        let note = NewMessage {
+            tenant_id: reopened.tenant_id.clone(),
+            conversation_id: reopened.id.clone(),
+            client_id: None,
+            author_kind: AuthorKind::System,
+            author_id: String::new(),
+            author_name: None,
+            author_role: None,
+            text: format!("Conversation reopened by {}", staff.name),
+        };
+        // The reopen itself is done; a note that cannot be stored (the conversation closed
+        // again meanwhile, the database hiccuped) is logged rather than reported as a failed
+        // reopen.
+        let stored = match self.writer.submit(note, reopened.clone()).await {
+            Ok(pending) => pending.wait().await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = stored {
+            AppError::from(error).log();
+        }
+        // The note moved `last_seq`, the preview and the activity time.
+        Ok(self
+            .stores
+            .conversations
+            .conversation(&reopened.tenant_id, &reopened.id)
+            .await?
+            .unwrap_or(reopened))
+    }
+
+    /// The tenant's staff room, created on first use. Staff only.
+    pub async fn staff_room(&self, staff: &StaffCaller) -> AppResult<Conversation> {
+        let candidate = Conversation::staff_room(&staff.tenant_id, now_ms());
+        Ok(self
+            .stores
+            .conversations
+            .staff_room(&staff.tenant_id, &candidate)
+            .await?)
     }
 }
 

@@ -40,6 +40,9 @@ pub struct Tenant {
     pub routing: RoutingSettings,
     /// How the visitor widget looks on the tenant's site.
     pub widget: WidgetSettings,
+    /// When true, staff read along what a visitor is typing (the widget's draft, sent with its
+    /// `typing` frames); when false the server drops those drafts.
+    pub typing_preview: bool,
     /// Creation time.
     pub created_at: Timestamp,
 }
@@ -78,18 +81,56 @@ pub struct Visitor {
     pub name: Option<String>,
     /// E-mail.
     pub email: Option<String>,
-    /// Creation time.
+    /// The page the widget ran on when the visitor last opened a session (`location.href`).
+    pub page_url: Option<String>,
+    /// The browser's `User-Agent` at the visitor's last session, truncated.
+    pub user_agent: Option<String>,
+    /// Creation time: when natter first saw the visitor.
     pub created_at: Timestamp,
 }
 
-/// A conversation between one visitor and the tenant's staff.
+/// What a conversation is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ConversationKind {
+    /// A visitor talking to the tenant's staff: listed, routed, claimed and closed.
+    #[default]
+    Visitor,
+    /// The tenant's one staff room: a group chat of all its staff, with no visitor. It uses the
+    /// message paths of ordinary conversations (seq, outbox, sync) but is never listed, routed,
+    /// claimed, transferred or closed.
+    StaffRoom,
+}
+
+impl ConversationKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationKind::Visitor => "visitor",
+            ConversationKind::StaffRoom => "staff_room",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "visitor" => Some(ConversationKind::Visitor),
+            "staff_room" => Some(ConversationKind::StaffRoom),
+            _ => None,
+        }
+    }
+}
+
+/// A conversation between one visitor and the tenant's staff (or, with
+/// [`ConversationKind::StaffRoom`], the staff room).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conversation {
     /// Id.
     pub id: String,
     /// The tenant.
     pub tenant_id: String,
-    /// The visitor who started it.
+    /// A visitor's conversation or the staff room.
+    pub kind: ConversationKind,
+    /// The visitor who started it; empty for the staff room.
     pub visitor_id: String,
     /// Copied from the visitor when the conversation starts, for listing and searching without a
     /// join.
@@ -98,6 +139,14 @@ pub struct Conversation {
     pub contact_email: Option<String>,
     /// Copied from the visitor.
     pub contact_external_id: Option<String>,
+    /// The visitor's page, copied from the visitor when the conversation starts and again
+    /// whenever the visitor opens a session while the conversation is not closed, so lists and
+    /// live pushes show it without a join.
+    pub contact_page_url: Option<String>,
+    /// The visitor's browser, copied like `contact_page_url`.
+    pub contact_user_agent: Option<String>,
+    /// When the visitor was first seen (their creation time), copied at start.
+    pub contact_first_seen_at: Option<Timestamp>,
     /// Unassigned, open (claimed) or closed.
     pub status: ConversationStatus,
     /// The staff member who claimed it.
@@ -130,10 +179,14 @@ impl Conversation {
         Conversation {
             id: new_id(),
             tenant_id: visitor.tenant_id.clone(),
+            kind: ConversationKind::Visitor,
             visitor_id: visitor.id.clone(),
             contact_name: visitor.name.clone(),
             contact_email: visitor.email.clone(),
             contact_external_id: visitor.external_id.clone(),
+            contact_page_url: visitor.page_url.clone(),
+            contact_user_agent: visitor.user_agent.clone(),
+            contact_first_seen_at: Some(visitor.created_at),
             status: ConversationStatus::Unassigned,
             assignee_id: None,
             assignee_name: None,
@@ -146,6 +199,38 @@ impl Conversation {
             refused_by: Vec::new(),
             first_assigned_at: None,
         }
+    }
+
+    /// A new staff room for `tenant_id`: open, with no visitor and no assignee, never in line.
+    pub fn staff_room(tenant_id: &str, now: Timestamp) -> Conversation {
+        Conversation {
+            id: new_id(),
+            tenant_id: tenant_id.to_owned(),
+            kind: ConversationKind::StaffRoom,
+            visitor_id: String::new(),
+            contact_name: None,
+            contact_email: None,
+            contact_external_id: None,
+            contact_page_url: None,
+            contact_user_agent: None,
+            contact_first_seen_at: None,
+            status: ConversationStatus::Open,
+            assignee_id: None,
+            assignee_name: None,
+            last_seq: 0,
+            last_message_preview: None,
+            created_at: now,
+            last_activity_at: now,
+            team_id: None,
+            queue_rank: None,
+            refused_by: Vec::new(),
+            first_assigned_at: None,
+        }
+    }
+
+    /// Whether this is the tenant's staff room.
+    pub fn is_staff_room(&self) -> bool {
+        self.kind == ConversationKind::StaffRoom
     }
 }
 
@@ -168,6 +253,9 @@ pub struct Message {
     pub author_id: String,
     /// The author's display name at the time of writing.
     pub author_name: Option<String>,
+    /// A staff author's role at the time of writing; `None` for visitors, system messages and
+    /// messages stored before roles were recorded.
+    pub author_role: Option<StaffRole>,
     /// The text as given.
     pub text: String,
     /// When it was stored.
@@ -189,6 +277,8 @@ pub struct NewMessage {
     pub author_id: String,
     /// Their display name.
     pub author_name: Option<String>,
+    /// A staff author's role.
+    pub author_role: Option<StaffRole>,
     /// The text (already validated).
     pub text: String,
 }
@@ -244,6 +334,46 @@ pub fn normalize_origin(origin: &str) -> Result<String, String> {
     }
 }
 
+/// Longest page URL a visitor session may report.
+pub const MAX_PAGE_URL_CHARS: usize = 2000;
+/// Characters of a `User-Agent` header kept on the visitor.
+pub const MAX_USER_AGENT_CHARS: usize = 512;
+/// Characters of a visitor's draft forwarded as a typing preview.
+pub const MAX_TYPING_PREVIEW_CHARS: usize = 500;
+
+/// The first `max` characters of `text` (cut on a character boundary, never inside one).
+pub fn truncate_chars(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+/// Checks a page URL reported by the widget: `http://` or `https://` (any case), a host, at most
+/// [`MAX_PAGE_URL_CHARS`] characters, no whitespace or control characters. Returns it trimmed.
+pub fn validate_page_url(url: &str) -> Result<&str, String> {
+    let url = url.trim();
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return Err("must be an http:// or https:// URL".into());
+    };
+    if url.chars().count() > MAX_PAGE_URL_CHARS {
+        return Err(format!("at most {MAX_PAGE_URL_CHARS} characters"));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain spaces or control characters".into());
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') || host.starts_with('@') {
+        return Err("must name a host".into());
+    }
+    Ok(url)
+}
+
 /// Records for unit tests.
 #[cfg(test)]
 pub(crate) mod fixtures {
@@ -254,10 +384,14 @@ pub(crate) mod fixtures {
         Conversation {
             id: "c1".into(),
             tenant_id: "t1".into(),
+            kind: ConversationKind::Visitor,
             visitor_id: "v1".into(),
             contact_name: None,
             contact_email: None,
             contact_external_id: None,
+            contact_page_url: None,
+            contact_user_agent: None,
+            contact_first_seen_at: None,
             status,
             assignee_id: assignee.map(str::to_owned),
             assignee_name: None,
@@ -284,6 +418,35 @@ mod tests {
         assert!(origin_allowed(&allowed, "https://shop.example/"));
         assert!(!origin_allowed(&allowed, "https://evil.example"));
         assert!(!origin_allowed(&allowed, "http://shop.example"));
+    }
+
+    #[test]
+    fn truncation_counts_characters_and_never_splits_one() {
+        assert_eq!(truncate_chars("héllo", 2), "hé");
+        assert_eq!(truncate_chars("日本語", 5), "日本語");
+        assert_eq!(truncate_chars("👍🏽ok", 1), "👍");
+        assert_eq!(truncate_chars("", 3), "");
+    }
+
+    #[test]
+    fn page_urls_must_be_web_urls_with_a_host_and_a_bounded_length() {
+        assert_eq!(
+            validate_page_url(" https://shop.example/cart?x=1#top "),
+            Ok("https://shop.example/cart?x=1#top")
+        );
+        assert!(validate_page_url("HTTP://localhost:8080/").is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://shop.example/",
+            "https://",
+            "https:///path",
+            "https://shop.example/a b",
+            "shop.example/cart",
+        ] {
+            assert!(validate_page_url(bad).is_err(), "{bad}");
+        }
+        let long = format!("https://shop.example/{}", "a".repeat(MAX_PAGE_URL_CHARS));
+        assert!(validate_page_url(&long).is_err());
     }
 
     #[test]

@@ -9,12 +9,15 @@ use crate::domain::{Conversation, ConversationStatus, StaffRole};
 use crate::error::AppError;
 
 /// May `caller` read `conversation` (history, live events)? Visitors see only their own; staff
-/// see every conversation of their tenant.
+/// see every conversation of their tenant, and its staff room. A visitor never sees a staff
+/// room: it does not exist for them.
 pub fn can_view(caller: &Caller, conversation: &Conversation) -> Result<(), AppError> {
     match caller {
         Caller::Staff(s) if s.tenant_id == conversation.tenant_id => Ok(()),
         Caller::Visitor(v)
-            if v.tenant_id == conversation.tenant_id && v.visitor_id == conversation.visitor_id =>
+            if v.tenant_id == conversation.tenant_id
+                && v.visitor_id == conversation.visitor_id
+                && !conversation.is_staff_room() =>
         {
             Ok(())
         }
@@ -22,10 +25,26 @@ pub fn can_view(caller: &Caller, conversation: &Conversation) -> Result<(), AppE
     }
 }
 
+/// Refuses routing actions (claim, refuse, transfer, close, reopen) on the staff room, which
+/// is nobody's to take or close.
+fn not_staff_room(conversation: &Conversation) -> Result<(), AppError> {
+    if conversation.is_staff_room() {
+        Err(AppError::Conflict(
+            "the staff room cannot be claimed, transferred, closed or reopened".into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// May `caller` post in `conversation`? Its visitor may; staff may once it is assigned to them,
-/// and owners/admins may step into any claimed conversation. Nobody posts in a closed one.
+/// and owners/admins may step into any claimed conversation. Every staff member posts in the
+/// staff room. Nobody posts in a closed one.
 pub fn can_post(caller: &Caller, conversation: &Conversation) -> Result<(), AppError> {
     can_view(caller, conversation)?;
+    if conversation.is_staff_room() {
+        return Ok(());
+    }
     if conversation.status == ConversationStatus::Closed {
         return Err(AppError::ConversationClosed);
     }
@@ -47,6 +66,7 @@ pub fn can_post(caller: &Caller, conversation: &Conversation) -> Result<(), AppE
 /// May `caller` claim `conversation`? Any staff member of the tenant; the store decides the race.
 pub fn can_claim(caller: &Caller, conversation: &Conversation) -> Result<(), AppError> {
     can_view(caller, conversation)?;
+    not_staff_room(conversation)?;
     match caller {
         Caller::Staff(_) => Ok(()),
         Caller::Visitor(_) => Err(AppError::Forbidden("only staff can claim conversations")),
@@ -56,6 +76,7 @@ pub fn can_claim(caller: &Caller, conversation: &Conversation) -> Result<(), App
 /// May `caller` close `conversation`? Its visitor, its assignee, or an owner/admin.
 pub fn can_close(caller: &Caller, conversation: &Conversation) -> Result<(), AppError> {
     can_view(caller, conversation)?;
+    not_staff_room(conversation)?;
     match caller {
         Caller::Visitor(_) => Ok(()),
         Caller::Staff(s)
@@ -79,6 +100,7 @@ pub fn can_transfer(
     to_self: bool,
 ) -> Result<(), AppError> {
     can_view(&Caller::Staff(staff.clone()), conversation)?;
+    not_staff_room(conversation)?;
     match conversation.status {
         ConversationStatus::Closed => return Err(AppError::ConversationClosed),
         ConversationStatus::Unassigned => {
@@ -100,6 +122,21 @@ pub fn can_transfer(
         Err(AppError::Forbidden(
             "only the assignee or an admin can hand this conversation to someone else",
         ))
+    }
+}
+
+/// May `staff` reopen `conversation`? Any staff member of the tenant may reopen a closed visitor
+/// conversation (it becomes theirs); the store checks the rest atomically.
+pub fn can_reopen(staff: &StaffCaller, conversation: &Conversation) -> Result<(), AppError> {
+    can_view(&Caller::Staff(staff.clone()), conversation)?;
+    not_staff_room(conversation)?;
+    if conversation.status == ConversationStatus::Closed {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!(
+            "the conversation is {}, not closed",
+            conversation.status.as_str()
+        )))
     }
 }
 
@@ -205,6 +242,54 @@ mod tests {
             can_view(&visitor("v2", "t1"), &c),
             Err(AppError::NotFound)
         ));
+    }
+
+    #[test]
+    fn every_staff_member_writes_in_the_staff_room_and_no_visitor_sees_it() {
+        let room = Conversation::staff_room("t1", 0);
+        let agent = Caller::Staff(staff("a1", StaffRole::Agent));
+        assert!(can_post(&agent, &room).is_ok());
+        assert!(can_post(&Caller::Staff(staff("o1", StaffRole::Owner)), &room).is_ok());
+        // Even a visitor whose id is empty, like the room's.
+        assert!(matches!(
+            can_view(&visitor("", "t1"), &room),
+            Err(AppError::NotFound)
+        ));
+        let mut outsider = staff("s9", StaffRole::Agent);
+        outsider.tenant_id = "t2".into();
+        assert!(matches!(
+            can_post(&Caller::Staff(outsider), &room),
+            Err(AppError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn the_staff_room_is_never_claimed_transferred_closed_or_reopened() {
+        let room = Conversation::staff_room("t1", 0);
+        let owner = staff("o1", StaffRole::Owner);
+        let conflict = |r: Result<(), AppError>| assert!(matches!(r, Err(AppError::Conflict(_))));
+        conflict(can_claim(&Caller::Staff(owner.clone()), &room));
+        conflict(can_close(&Caller::Staff(owner.clone()), &room));
+        conflict(can_transfer(&owner, &room, true));
+        conflict(can_reopen(&owner, &room));
+    }
+
+    #[test]
+    fn only_a_closed_conversation_is_reopened() {
+        let agent = staff("a1", StaffRole::Agent);
+        assert!(
+            can_reopen(
+                &agent,
+                &conversation(ConversationStatus::Closed, Some("a2"))
+            )
+            .is_ok()
+        );
+        for status in [ConversationStatus::Open, ConversationStatus::Unassigned] {
+            assert!(matches!(
+                can_reopen(&agent, &conversation(status, None)),
+                Err(AppError::Conflict(_))
+            ));
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Conversations and their messages over REST: list, start, read, page history, post, claim
-//! (accept), refuse, transfer, close, and the staff-only history. The WebSocket gateway offers
+//! (accept), refuse, transfer, close, reopen, the staff-only history, and the staff room's id
+//! (`GET /v1/staff-room`; its messages use the ordinary message endpoints). The WebSocket gateway offers
 //! the live equivalents of posting and reading.
 
 use axum::extract::State;
@@ -10,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use natter_sdk::api::{
     ConversationEventInfo, ConversationPage, ErrorBody, EventList, MessagePage, SendMessageRequest,
-    StartConversationRequest, TransferRequest,
+    StaffRoomResponse, StartConversationRequest, TransferRequest,
 };
 use natter_sdk::protocol::{ConversationStatus, ConversationSummary, Message};
 use serde::Deserialize;
@@ -45,6 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/conversations/{id}/transfer", post(transfer))
         .route("/v1/conversations/{id}/events", get(list_events))
         .route("/v1/conversations/{id}/close", post(close))
+        .route("/v1/conversations/{id}/reopen", post(reopen))
+        .route("/v1/staff-room", get(staff_room))
 }
 
 /// Query of `GET /v1/conversations`.
@@ -411,6 +414,45 @@ pub async fn close(
 ) -> AppResult<Json<ConversationSummary>> {
     let closed = state.chat.close(&caller, &id).await?;
     Ok(Json(wire::conversation(&closed)))
+}
+
+/// Reopens a closed conversation: it becomes open and assigned to the caller (within their
+/// capacity), with a system message in its history. Staff. 409 `conflict` when it is not
+/// closed or its visitor already has another live conversation, `at_capacity` when the caller
+/// is full.
+#[utoipa::path(post, path = "/v1/conversations/{id}/reopen", tag = "conversations",
+    security(("bearer" = [])), params(("id" = String, Path, description = "conversation id")),
+    responses((status = 200, body = ConversationSummary), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[tracing::instrument(skip_all, fields(conversation_id = %id))]
+pub async fn reopen(
+    State(state): State<AppState>,
+    StaffAuth(staff): StaffAuth,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Json<ConversationSummary>> {
+    let reopened = state.chat.reopen(&staff, &id).await?;
+    Ok(Json(wire::conversation(&reopened)))
+}
+
+/// The tenant's staff room (one group chat for all its staff), created on first use. Staff;
+/// visitors get 403.
+#[utoipa::path(get, path = "/v1/staff-room", tag = "conversations", security(("bearer" = [])),
+    responses((status = 200, body = StaffRoomResponse), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn staff_room(
+    State(state): State<AppState>,
+    AnyAuth(caller): AnyAuth,
+) -> AppResult<Json<StaffRoomResponse>> {
+    // A visitor's valid token is refused as forbidden, not as unauthenticated: signing in
+    // again would not help.
+    let Caller::Staff(staff) = caller else {
+        return Err(AppError::Forbidden("the staff room is for staff only"));
+    };
+    let room = state.chat.staff_room(&staff).await?;
+    Ok(Json(StaffRoomResponse {
+        conversation_id: room.id,
+        last_seq: room.last_seq,
+    }))
 }
 
 #[cfg(test)]

@@ -112,6 +112,8 @@ impl utoipa::Modify for BearerAuth {
         crate::http::conversations::post_message, crate::http::conversations::claim,
         crate::http::conversations::close, crate::http::conversations::refuse,
         crate::http::conversations::transfer, crate::http::conversations::list_events,
+        crate::http::conversations::reopen, crate::http::conversations::staff_room,
+        crate::http::tenant::get_identity_secret, crate::http::tenant::rotate_identity_secret,
         crate::http::visitor::availability, crate::http::visitor::widget_config,
         crate::http::routing::get_settings, crate::http::routing::put_settings,
         crate::http::routing::list_agents, crate::http::routing::update_agent,
@@ -143,5 +145,11 @@ mod tests {
         assert!(doc["paths"]["/v1/tenant/widget"]["put"].is_object());
         assert!(doc["components"]["schemas"]["WidgetConfigResponse"].is_object());
         assert!(doc["components"]["schemas"]["WidgetPosition"].is_object());
+        assert!(doc["paths"]["/v1/conversations/{id}/reopen"]["post"].is_object());
+        assert!(doc["paths"]["/v1/staff-room"]["get"].is_object());
+        assert!(doc["paths"]["/v1/tenant/identity-secret"]["get"].is_object());
+        assert!(doc["paths"]["/v1/tenant/identity-secret/rotate"]["post"].is_object());
+        assert!(doc["components"]["schemas"]["StaffRoomResponse"].is_object());
+        assert!(doc["components"]["schemas"]["IdentitySecretResponse"].is_object());
     }
 }

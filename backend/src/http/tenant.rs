@@ -1,10 +1,13 @@
-//! The caller's tenant settings: `GET /v1/tenant`, `PATCH /v1/tenant`, and the visitor widget's
-//! appearance, `GET` / `PUT /v1/tenant/widget`.
+//! The caller's tenant settings: `GET /v1/tenant`, `PATCH /v1/tenant`, the visitor widget's
+//! appearance, `GET` / `PUT /v1/tenant/widget`, and the identity-verification secret,
+//! `GET /v1/tenant/identity-secret` and `POST /v1/tenant/identity-secret/rotate`.
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use natter_sdk::api::{ErrorBody, TenantInfo, UpdateTenantRequest, WidgetSettingsBody};
+use natter_sdk::api::{
+    ErrorBody, IdentitySecretResponse, TenantInfo, UpdateTenantRequest, WidgetSettingsBody,
+};
 
 use crate::app::AppState;
 use crate::domain::{Tenant, WidgetSettings, normalize_origin, permissions};
@@ -20,6 +23,18 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/tenant", get(get_tenant).patch(update_tenant))
         .route("/v1/tenant/widget", get(get_widget).put(put_widget))
+        .route("/v1/tenant/identity-secret", get(get_identity_secret))
+        .route(
+            "/v1/tenant/identity-secret/rotate",
+            post(rotate_identity_secret),
+        )
+}
+
+/// A fresh identity secret: 32 bytes from the operating system's CSPRNG (through `rand`'s
+/// thread generator, reseeded from it), as 64 lowercase hex digits.
+pub fn new_identity_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
 }
 
 /// The tenant of a signed-in staff member.
@@ -43,7 +58,8 @@ pub async fn get_tenant(
     Ok(Json(wire::tenant(&tenant)))
 }
 
-/// Changes the tenant's name, allowed origins or identity requirement. Owners and admins.
+/// Changes the tenant's name, allowed origins, identity requirement or typing previews. Owners
+/// and admins.
 #[utoipa::path(patch, path = "/v1/tenant", tag = "tenant", security(("bearer" = [])),
     request_body = UpdateTenantRequest,
     responses((status = 200, body = TenantInfo), (status = 403, body = ErrorBody),
@@ -81,6 +97,9 @@ pub async fn update_tenant(
     }
     if let Some(require) = request.require_verified_identity {
         tenant.require_verified_identity = require;
+    }
+    if let Some(preview) = request.typing_preview {
+        tenant.typing_preview = preview;
     }
     state.stores.tenants.update_tenant(&tenant).await?;
     Ok(Json(wire::tenant(&tenant)))
@@ -123,4 +142,61 @@ pub async fn put_widget(
     tenant.widget = widget;
     state.stores.tenants.update_tenant(&tenant).await?;
     Ok(Json(wire::widget_settings(&tenant.widget)))
+}
+
+/// The identity-verification secret the site's server signs visitor identities with. Owners and
+/// admins.
+#[utoipa::path(get, path = "/v1/tenant/identity-secret", tag = "tenant", security(("bearer" = [])),
+    responses((status = 200, body = IdentitySecretResponse), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn get_identity_secret(
+    State(state): State<AppState>,
+    StaffAuth(actor): StaffAuth,
+) -> AppResult<Json<IdentitySecretResponse>> {
+    permissions::can_manage_tenant(&actor)?;
+    let tenant = own_tenant(&state, &actor.tenant_id).await?;
+    Ok(Json(IdentitySecretResponse {
+        identity_secret: tenant.identity_secret,
+    }))
+}
+
+/// Replaces the identity-verification secret with a new random one and returns it. The old one
+/// stops verifying at once on every instance (each session reads the secret from the store).
+/// Owners and admins.
+#[utoipa::path(post, path = "/v1/tenant/identity-secret/rotate", tag = "tenant",
+    security(("bearer" = [])),
+    responses((status = 200, body = IdentitySecretResponse), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+#[tracing::instrument(skip_all, fields(tenant_id = %actor.tenant_id))]
+pub async fn rotate_identity_secret(
+    State(state): State<AppState>,
+    StaffAuth(actor): StaffAuth,
+) -> AppResult<Json<IdentitySecretResponse>> {
+    permissions::can_manage_tenant(&actor)?;
+    let secret = new_identity_secret();
+    state
+        .stores
+        .tenants
+        .set_identity_secret(&actor.tenant_id, &secret)
+        .await?;
+    tracing::info!("identity secret rotated");
+    Ok(Json(IdentitySecretResponse {
+        identity_secret: secret,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_identity_secret_is_64_lowercase_hex_digits_and_differs_each_time() {
+        let a = new_identity_secret();
+        assert_eq!(a.len(), 64);
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+        assert_ne!(a, new_identity_secret());
+    }
 }

@@ -17,7 +17,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::app::AppState;
 use crate::auth::identity::verify_user_hash;
 use crate::auth::tokens::{TokenKind, now_secs};
-use crate::domain::{Tenant, Visitor, new_id, now_ms, origin_allowed};
+use crate::domain::{
+    MAX_USER_AGENT_CHARS, Tenant, Visitor, new_id, now_ms, origin_allowed, truncate_chars,
+    validate_page_url,
+};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::store::StoreError;
@@ -174,6 +177,35 @@ fn clean_email(value: Option<String>) -> AppResult<Option<String>> {
     Ok(email)
 }
 
+/// Where a visitor is at this session: recorded on the visitor and shown to staff.
+struct Visit {
+    page_url: Option<String>,
+    user_agent: Option<String>,
+}
+
+/// The widget's page URL, checked; blank is absent.
+fn clean_page_url(value: Option<String>) -> AppResult<Option<String>> {
+    let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    validate_page_url(&value)
+        .map(|url| Some(url.to_owned()))
+        .map_err(|e| AppError::Invalid(format!("page_url: {e}")))
+}
+
+/// The request's `User-Agent`, without control characters and cut to
+/// [`MAX_USER_AGENT_CHARS`]; it is only shown to staff, so a strange one is kept rather than
+/// refused.
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    let raw = headers.get(header::USER_AGENT)?;
+    let text: String = String::from_utf8_lossy(raw.as_bytes())
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let text = text.trim();
+    (!text.is_empty()).then(|| truncate_chars(text, MAX_USER_AGENT_CHARS).to_owned())
+}
+
 /// Opens or continues a visitor session for a site. Anyone, from an allowed Origin.
 #[utoipa::path(post, path = "/v1/visitor/session", tag = "visitor",
     request_body = VisitorSessionRequest,
@@ -191,6 +223,10 @@ pub async fn create_session(
     let tenant = tenant_for_page(&state, &request.site_key, &headers).await?;
     let name = clean_optional("name", request.name, MAX_NAME_CHARS)?;
     let email = clean_email(request.email)?;
+    let visit = Visit {
+        page_url: clean_page_url(request.page_url)?,
+        user_agent: user_agent(&headers),
+    };
 
     let (visitor, verified) = match request.identity {
         Some(identity) => {
@@ -206,16 +242,36 @@ pub async fn create_session(
             let name = clean_optional("identity.name", identity.name, MAX_NAME_CHARS)?.or(name);
             let email = clean_email(identity.email)?.or(email);
             (
-                identified_visitor(&state, &tenant, user_id, name, email).await?,
+                identified_visitor(&state, &tenant, user_id, name, email, &visit).await?,
                 true,
             )
         }
         None if tenant.require_verified_identity => return Err(AppError::IdentityRequired),
         None => (
-            anonymous_visitor(&state, &tenant, request.visitor_token, name, email).await?,
+            anonymous_visitor(&state, &tenant, request.visitor_token, name, email, &visit).await?,
             false,
         ),
     };
+    if visitor.page_url != visit.page_url || visitor.user_agent != visit.user_agent {
+        let live = state
+            .stores
+            .visitors
+            .record_visit(
+                &tenant.id,
+                &visitor.id,
+                visit.page_url.as_deref(),
+                visit.user_agent.as_deref(),
+            )
+            .await?;
+        // Staff looking at the visitor's conversation see the new page at once.
+        for conversation in &live {
+            state.chat.hub().publish_change_to_staff(
+                conversation,
+                &wire::conversation_frame(conversation),
+                None,
+            );
+        }
+    }
 
     let ttl = std::time::Duration::from_secs(state.config.visitor_token_ttl_secs);
     let visitor_token = state.tokens.issue(
@@ -248,6 +304,7 @@ async fn identified_visitor(
     user_id: &str,
     name: Option<String>,
     email: Option<String>,
+    visit: &Visit,
 ) -> AppResult<Visitor> {
     let visitors = &state.stores.visitors;
     if let Some(mut existing) = visitors.visitor_by_external_id(&tenant.id, user_id).await? {
@@ -266,6 +323,8 @@ async fn identified_visitor(
         external_id: Some(user_id.to_owned()),
         name,
         email,
+        page_url: visit.page_url.clone(),
+        user_agent: visit.user_agent.clone(),
         created_at: now_ms(),
     };
     match visitors.create_visitor(&visitor).await {
@@ -286,6 +345,7 @@ async fn anonymous_visitor(
     token: Option<String>,
     name: Option<String>,
     email: Option<String>,
+    visit: &Visit,
 ) -> AppResult<Visitor> {
     let visitors = &state.stores.visitors;
     let earlier = match token {
@@ -313,6 +373,8 @@ async fn anonymous_visitor(
         external_id: None,
         name,
         email,
+        page_url: visit.page_url.clone(),
+        user_agent: visit.user_agent.clone(),
         created_at: now_ms(),
     };
     visitors.create_visitor(&visitor).await?;

@@ -535,6 +535,34 @@ impl Routing {
         Ok(assigned)
     }
 
+    /// `staff` reopens a closed conversation (already loaded and checked with
+    /// `permissions::can_reopen`): it becomes open and theirs, within their capacity, as an
+    /// accept would; the visitor is told who has it. Team and presence do not matter: the
+    /// agent asked for it explicitly.
+    pub async fn reopen(
+        &self,
+        staff: &StaffCaller,
+        conversation: &Conversation,
+    ) -> AppResult<Conversation> {
+        let settings = self.settings(&staff.tenant_id).await?;
+        let agent = self.ensure_agent(staff).await?;
+        let reopened = self
+            .inner
+            .stores
+            .conversations
+            .reopen(
+                &staff.tenant_id,
+                &conversation.id,
+                &agent.staff_id,
+                &agent.name,
+                agent.effective_capacity(&settings),
+                now_ms(),
+            )
+            .await?;
+        self.announce_assigned(conversation, &reopened, &agent, None, &settings);
+        Ok(reopened)
+    }
+
     /// `staff` refuses a conversation: a waiting one is never offered to them again; one
     /// assigned to them returns to the front of the line and goes to someone else.
     pub async fn refuse(&self, staff: &StaffCaller, id: &str) -> AppResult<Conversation> {
@@ -745,6 +773,10 @@ impl Routing {
     /// Another instance changed a conversation (the relay already published the conversation
     /// frame): tell its visitor if it was assigned, and dispatch.
     pub async fn remote_conversation(&self, conversation: &Conversation) {
+        // The staff room is never routed.
+        if conversation.is_staff_room() {
+            return;
+        }
         if conversation.status == ConversationStatus::Open {
             self.record_dequeue(conversation);
             match self.status_for_visitor(conversation).await {

@@ -59,10 +59,15 @@ pub trait TenantStore: Send + Sync {
     async fn tenant_by_id(&self, id: &str) -> StoreResult<Option<Tenant>>;
     /// Finds a tenant by its public site key.
     async fn tenant_by_site_key(&self, site_key: &str) -> StoreResult<Option<Tenant>>;
-    /// Replaces a tenant's mutable fields (name, allowed origins, identity secret,
-    /// `require_verified_identity`, routing settings); `id`, `site_key` and `created_at` never
-    /// change. `NotFound` if absent.
+    /// Replaces a tenant's settings (name, allowed origins, `require_verified_identity`,
+    /// routing and widget settings, `typing_preview`); `id`, `site_key`, `created_at` and the
+    /// identity secret are left alone (see [`TenantStore::set_identity_secret`]). `NotFound` if
+    /// absent.
     async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+    /// Replaces the identity secret (a rotation). Only this method writes it, so a settings
+    /// change that read the tenant before a rotation cannot bring the old secret back.
+    /// `NotFound` if absent.
+    async fn set_identity_secret(&self, tenant_id: &str, secret: &str) -> StoreResult<()>;
 }
 
 /// Staff accounts.
@@ -97,6 +102,17 @@ pub trait VisitorStore: Send + Sync {
     ) -> StoreResult<Option<Visitor>>;
     /// Replaces a visitor's name and e-mail; `NotFound` if absent.
     async fn update_visitor(&self, visitor: &Visitor) -> StoreResult<()>;
+    /// Records where the visitor is now (page URL and browser) on the visitor and on each of
+    /// their conversations that is not closed (their contact copies; nothing else of them
+    /// changes, `last_activity_at` included). Returns those conversations as updated.
+    /// `NotFound` if the visitor is absent.
+    async fn record_visit(
+        &self,
+        tenant_id: &str,
+        visitor_id: &str,
+        page_url: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> StoreResult<Vec<Conversation>>;
 }
 
 /// Which conversations to list.
@@ -131,8 +147,8 @@ pub trait ConversationStore: Send + Sync {
     async fn create_conversation(&self, conversation: &Conversation) -> StoreResult<()>;
     /// Finds a conversation of a tenant by id.
     async fn conversation(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Conversation>>;
-    /// Lists a tenant's conversations matching `filter`, newest activity first (ties by id,
-    /// descending), starting after `after`, at most `limit`.
+    /// Lists a tenant's visitor conversations matching `filter` (never the staff room), newest
+    /// activity first (ties by id, descending), starting after `after`, at most `limit`.
     async fn list_conversations(
         &self,
         tenant_id: &str,
@@ -190,6 +206,30 @@ pub trait ConversationStore: Send + Sync {
         conversation_id: &str,
         limit: usize,
     ) -> StoreResult<Vec<ConversationEvent>>;
+    /// The tenant's staff room; if it has none yet, stores `candidate` (a
+    /// [`Conversation::staff_room`]) and returns it. At most one per tenant, also when several
+    /// callers (or instances) race on the first call: the losers get the winner's.
+    async fn staff_room(
+        &self,
+        tenant_id: &str,
+        candidate: &Conversation,
+    ) -> StoreResult<Conversation>;
+    /// Reopens a closed visitor conversation for `agent`, atomically: it must be closed, its
+    /// visitor must have no other conversation that is not closed, and the agent's load must be
+    /// below `capacity`. On success it is open, assigned to the agent (`agent_name` stored),
+    /// out of the line, with `last_activity_at = now`, and the agent's load grows by one.
+    /// `Conflict` (saying which) if it is not closed or the visitor has another live
+    /// conversation, `AtCapacity` if the agent is full, `NotFound` if the conversation or the
+    /// agent's profile is absent.
+    async fn reopen(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        agent_id: &str,
+        agent_name: &str,
+        capacity: u32,
+        now: Timestamp,
+    ) -> StoreResult<Conversation>;
     /// Marks a conversation closed (and leaves the line: `queue_rank: None`); if it was open,
     /// its assignee's load shrinks by one in the same atomic step. Closing a closed
     /// conversation returns it unchanged. `NotFound` if absent.

@@ -51,8 +51,8 @@ use self::records::{
     TenantDoc, VISITORS, VisitorDoc, WidgetSettingsDoc, seq_to_bson,
 };
 use crate::domain::{
-    Conversation, ConversationEvent, ConversationStatus, Message, NewMessage, Staff, Tenant,
-    Timestamp, Visitor,
+    Conversation, ConversationEvent, ConversationKind, ConversationStatus, Message, NewMessage,
+    Staff, Tenant, Timestamp, Visitor,
 };
 use crate::store::{
     Appended, Assignment, ChangeFeed, ChangeStream, ConversationFilter, ConversationStore,
@@ -242,6 +242,17 @@ impl MongoStore {
                     "tenant_status_queue_rank",
                     doc! { "tenant_id": 1, "status": 1, "queue_rank": 1, "_id": 1 },
                 ),
+                // One staff room per tenant; visitor conversations have no `kind`.
+                IndexModel::builder()
+                    .keys(doc! { "tenant_id": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name("tenant_staff_room_unique".to_owned())
+                            .unique(true)
+                            .partial_filter_expression(doc! { "kind": "staff_room" })
+                            .build(),
+                    )
+                    .build(),
             ])
             .await
             .map_err(store_error)?;
@@ -431,11 +442,26 @@ impl TenantStore for MongoStore {
                 doc! { "$set": {
                     "name": &tenant.name,
                     "allowed_origins": &tenant.allowed_origins,
-                    "identity_secret": &tenant.identity_secret,
                     "require_verified_identity": tenant.require_verified_identity,
                     "routing": routing,
                     "widget": widget,
+                    "typing_preview": tenant.typing_preview,
                 } },
+            )
+            .await
+            .map_err(store_error)?;
+        if result.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn set_identity_secret(&self, tenant_id: &str, secret: &str) -> StoreResult<()> {
+        let result = self
+            .tenants
+            .update_one(
+                doc! { "_id": tenant_id },
+                doc! { "$set": { "identity_secret": secret } },
             )
             .await
             .map_err(store_error)?;
@@ -564,6 +590,46 @@ impl VisitorStore for MongoStore {
         }
         Ok(())
     }
+
+    async fn record_visit(
+        &self,
+        tenant_id: &str,
+        visitor_id: &str,
+        page_url: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> StoreResult<Vec<Conversation>> {
+        let result = self
+            .visitors
+            .update_one(
+                doc! { "_id": visitor_id, "tenant_id": tenant_id },
+                doc! { "$set": { "page_url": page_url, "user_agent": user_agent } },
+            )
+            .await
+            .map_err(store_error)?;
+        if result.matched_count == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // Not one transaction with the visitor: the copies only feed what staff are shown, and
+        // the next session writes both again. The change id makes other instances push the
+        // updated conversations to their staff.
+        let live = doc! {
+            "tenant_id": tenant_id,
+            "visitor_id": visitor_id,
+            "status": { "$ne": ConversationStatus::Closed.as_str() },
+        };
+        self.conversations
+            .update_many(
+                live.clone(),
+                doc! { "$set": {
+                    "contact_page_url": page_url,
+                    "contact_user_agent": user_agent,
+                    "change_id": changes::change_id(&self.instance),
+                } },
+            )
+            .await
+            .map_err(store_error)?;
+        self.find_conversations(live, 20, "last_activity_at").await
+    }
 }
 
 #[async_trait]
@@ -594,7 +660,8 @@ impl ConversationStore for MongoStore {
             return Ok(Vec::new());
         }
         // See `create_indexes` for why live and closed conversations are found apart.
-        let mut common = doc! { "tenant_id": tenant_id };
+        // The staff room is never listed.
+        let mut common = doc! { "tenant_id": tenant_id, "kind": { "$exists": false } };
         if let Some(assignee_id) = &filter.assignee_id {
             common.insert("assignee_id", assignee_id);
         }
@@ -776,6 +843,49 @@ impl ConversationStore for MongoStore {
 
     async fn close(&self, tenant_id: &str, id: &str, now: Timestamp) -> StoreResult<Conversation> {
         self.close_impl(tenant_id, id, now).await
+    }
+
+    async fn staff_room(
+        &self,
+        tenant_id: &str,
+        candidate: &Conversation,
+    ) -> StoreResult<Conversation> {
+        let find = || async {
+            self.conversations
+                .find_one(doc! {
+                    "tenant_id": tenant_id,
+                    "kind": ConversationKind::StaffRoom.as_str(),
+                })
+                .await
+                .map_err(store_error)?
+                .map(Conversation::try_from)
+                .transpose()
+        };
+        if let Some(room) = find().await? {
+            return Ok(room);
+        }
+        // The partial unique index lets exactly one of racing first calls (on any instance)
+        // insert; the others read the winner's.
+        match self.create_conversation(candidate).await {
+            Ok(()) => Ok(candidate.clone()),
+            Err(StoreError::Conflict(_)) => find().await?.ok_or_else(|| {
+                StoreError::Internal("the staff room vanished after a conflict".into())
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn reopen(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        agent_id: &str,
+        agent_name: &str,
+        capacity: u32,
+        now: Timestamp,
+    ) -> StoreResult<Conversation> {
+        self.reopen_impl(tenant_id, id, agent_id, agent_name, capacity, now)
+            .await
     }
 }
 

@@ -26,7 +26,7 @@ use crate::auth::Caller;
 use crate::auth::tokens::TokenKind;
 use crate::chat::PendingPost;
 use crate::chat::hub::{Member, Registration};
-use crate::domain::{Conversation, ConversationStatus};
+use crate::domain::{Conversation, ConversationStatus, MAX_TYPING_PREVIEW_CHARS, truncate_chars};
 use crate::error::{AppError, AppResult};
 use crate::store::ConversationFilter;
 use crate::wire;
@@ -101,6 +101,7 @@ pub async fn run(mut socket: WebSocket, state: AppState, origin: Option<String>)
         caller,
         registration,
         conversations: HashMap::new(),
+        typing_preview: None,
         pending: FuturesOrdered::new(),
         _presence: presence,
     };
@@ -201,6 +202,8 @@ struct Session {
     /// Conversations this socket used recently, for permission checks without a database read
     /// per message. Entries older than [`CONVERSATION_CACHE_TTL`] are reloaded.
     conversations: HashMap<String, (Conversation, Instant)>,
+    /// Whether the tenant forwards typing previews, and when that was read (visitors only).
+    typing_preview: Option<(bool, Instant)>,
     /// Answers to `send` commands, in submission order.
     pending: FuturesOrdered<PendingAck>,
     /// Keeps a staff member present while the socket lives.
@@ -381,18 +384,37 @@ impl Session {
             ClientFrame::Typing {
                 conversation_id,
                 typing,
-                preview: _,
+                preview,
             } => {
                 if let Ok(conversation) = self.conversation(&conversation_id, false).await {
-                    let frame = ServerFrame::Typing {
-                        conversation_id,
-                        author: self.author(),
+                    // Only a visitor's draft, only while typing, only if the tenant wants it.
+                    let preview = match preview.filter(|p| !p.is_empty()) {
+                        Some(draft)
+                            if typing
+                                && matches!(self.caller, Caller::Visitor(_))
+                                && self.typing_preview_enabled().await =>
+                        {
+                            Some(truncate_chars(&draft, MAX_TYPING_PREVIEW_CHARS).to_owned())
+                        }
+                        _ => None,
+                    };
+                    let author = self.author();
+                    let to_visitor = ServerFrame::Typing {
+                        conversation_id: conversation_id.clone(),
+                        author: author.clone(),
                         typing,
                         preview: None,
                     };
+                    let to_staff = ServerFrame::Typing {
+                        conversation_id,
+                        author,
+                        typing,
+                        preview,
+                    };
                     self.state.chat.hub().publish_typing(
                         &conversation,
-                        &frame,
+                        &to_visitor,
+                        &to_staff,
                         self.registration.id,
                     );
                 }
@@ -427,6 +449,32 @@ impl Session {
             }
             other => other,
         }
+    }
+
+    /// Whether the caller's tenant forwards typing previews, from a cache as short-lived as the
+    /// conversation cache: typing frames come several times a second, and an owner turning
+    /// previews off takes effect within that delay. A failed look-up forwards nothing.
+    async fn typing_preview_enabled(&mut self) -> bool {
+        if let Some((enabled, loaded)) = self.typing_preview
+            && loaded.elapsed() < CONVERSATION_CACHE_TTL
+        {
+            return enabled;
+        }
+        let enabled = match self
+            .state
+            .stores
+            .tenants
+            .tenant_by_id(self.caller.tenant_id())
+            .await
+        {
+            Ok(tenant) => tenant.is_some_and(|t| t.typing_preview),
+            Err(error) => {
+                AppError::from(error).log();
+                false
+            }
+        };
+        self.typing_preview = Some((enabled, Instant::now()));
+        enabled
     }
 
     /// A conversation visible to this socket's caller, from the cache when fresh enough.

@@ -176,6 +176,7 @@ impl TestApp {
     /// Creates a tenant with an owner and two agents, signed in.
     pub async fn tenant(&self, origins: &[&str]) -> TestTenant {
         let tenant = Tenant {
+            typing_preview: false,
             id: new_id(),
             name: "Test Shop".into(),
             site_key: format!("site-{}", uuid_simple()),

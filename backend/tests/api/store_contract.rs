@@ -29,6 +29,7 @@ pub(crate) const CREATED: Timestamp = 1_700_000_000_000;
 
 pub(crate) fn tenant(name: &str) -> Tenant {
     Tenant {
+        typing_preview: false,
         id: new_id(),
         name: name.to_owned(),
         site_key: format!("sk_{}", new_id()),
@@ -59,6 +60,8 @@ pub(crate) fn staff(tenant: &Tenant, email: &str, created_at: Timestamp) -> Staf
 
 pub(crate) fn visitor(tenant: &Tenant, external_id: Option<&str>) -> Visitor {
     Visitor {
+        page_url: None,
+        user_agent: None,
         id: new_id(),
         tenant_id: tenant.id.clone(),
         external_id: external_id.map(str::to_owned),
@@ -76,6 +79,10 @@ pub(crate) fn conversation(
     activity: Timestamp,
 ) -> Conversation {
     Conversation {
+        kind: natter_server::domain::ConversationKind::Visitor,
+        contact_page_url: None,
+        contact_user_agent: None,
+        contact_first_seen_at: None,
         id: new_id(),
         tenant_id: visitor.tenant_id.clone(),
         visitor_id: visitor.id.clone(),
@@ -98,6 +105,7 @@ pub(crate) fn conversation(
 
 fn message(conversation: &Conversation, client_id: Option<&str>, text: &str) -> NewMessage {
     NewMessage {
+        author_role: None,
         tenant_id: conversation.tenant_id.clone(),
         conversation_id: conversation.id.clone(),
         client_id: client_id.map(str::to_owned),
@@ -334,11 +342,16 @@ async fn updating_a_tenant_replaces_its_mutable_fields(stores: &Stores) {
     let changed = Tenant {
         name: "Acme Inc.".to_owned(),
         allowed_origins: vec!["https://acme.example".to_owned()],
-        identity_secret: "rotated".to_owned(),
         require_verified_identity: true,
+        typing_preview: true,
         ..t.clone()
     };
-    stores.tenants.update_tenant(&changed).await.unwrap();
+    // The identity secret is not among them: only a rotation writes it.
+    let ignored = Tenant {
+        identity_secret: "not written".to_owned(),
+        ..changed.clone()
+    };
+    stores.tenants.update_tenant(&ignored).await.unwrap();
     assert_eq!(
         stores.tenants.tenant_by_id(&t.id).await.unwrap(),
         Some(changed.clone())
@@ -349,10 +362,24 @@ async fn updating_a_tenant_replaces_its_mutable_fields(stores: &Stores) {
             .tenant_by_site_key(&t.site_key)
             .await
             .unwrap(),
-        Some(changed)
+        Some(changed.clone())
     );
 
     assert_not_found(stores.tenants.update_tenant(&tenant("Missing")).await);
+
+    stores
+        .tenants
+        .set_identity_secret(&t.id, "rotated")
+        .await
+        .unwrap();
+    assert_eq!(
+        stores.tenants.tenant_by_id(&t.id).await.unwrap(),
+        Some(Tenant {
+            identity_secret: "rotated".to_owned(),
+            ..changed
+        })
+    );
+    assert_not_found(stores.tenants.set_identity_secret("missing", "x").await);
 }
 
 async fn a_tenants_widget_settings_round_trip_and_an_update_replaces_them(stores: &Stores) {

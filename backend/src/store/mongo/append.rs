@@ -438,6 +438,7 @@ fn plan(
             author_kind: item.author_kind,
             author_id: item.author_id.clone(),
             author_name: item.author_name.clone(),
+            author_role: item.author_role,
             text: item.text.clone(),
             created_at: now,
         };
@@ -470,6 +471,7 @@ mod tests {
 
     fn item(tenant: &str, conversation: &str, client_id: Option<&str>, text: &str) -> NewMessage {
         NewMessage {
+            author_role: None,
             tenant_id: tenant.into(),
             conversation_id: conversation.into(),
             client_id: client_id.map(Into::into),
@@ -558,6 +560,7 @@ mod tests {
     fn a_resent_client_id_returns_the_stored_message_and_writes_nothing() {
         let heads = heads(vec![head("a", "t", ConversationStatus::Closed, 1)]);
         let stored = Message {
+            author_role: None,
             id: "old".into(),
             tenant_id: "t".into(),
             conversation_id: "a".into(),

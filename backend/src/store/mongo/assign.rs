@@ -59,6 +59,16 @@ enum Move<'a> {
     Requeue(Requeue<'a>),
     /// See [`crate::store::ConversationStore::close`].
     Close { id: &'a str },
+    /// See [`crate::store::ConversationStore::reopen`].
+    Reopen(Reopen<'a>),
+}
+
+/// The arguments of [`crate::store::ConversationStore::reopen`].
+struct Reopen<'a> {
+    id: &'a str,
+    agent_id: &'a str,
+    agent_name: &'a str,
+    capacity: u32,
 }
 
 /// The arguments of [`crate::store::ConversationStore::requeue`].
@@ -160,6 +170,26 @@ impl MongoStore {
             .await
     }
 
+    /// See [`crate::store::ConversationStore::reopen`] and the module docs.
+    pub(super) async fn reopen_impl(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        agent_id: &str,
+        agent_name: &str,
+        capacity: u32,
+        now: Timestamp,
+    ) -> StoreResult<Conversation> {
+        let mut session = self.session().await?;
+        let reopen = Move::Reopen(Reopen {
+            id,
+            agent_id,
+            agent_name,
+            capacity,
+        });
+        self.transact(&mut session, tenant_id, &reopen, now).await
+    }
+
     /// A session whose transactions use the store's transaction options.
     async fn session(&self) -> StoreResult<ClientSession> {
         self.client
@@ -222,6 +252,10 @@ impl MongoStore {
                     .await?
             }
             Move::Close { id } => self.close_in(session, tenant_id, id, now, &change).await?,
+            Move::Reopen(ref reopen) => {
+                self.reopen_in(session, tenant_id, reopen, now, &change)
+                    .await?
+            }
         };
         if outcome.is_ok() {
             commit(session).await?;
@@ -335,6 +369,119 @@ impl MongoStore {
                 None => Decided::Refused(StoreError::NotFound),
             }),
         })
+    }
+
+    /// The writes of a reopen, inside the transaction: the conversation (conditional on being
+    /// closed), then the agent's load (conditional on capacity). The visitor's other live
+    /// conversations are read in the transaction's snapshot; a conversation the visitor starts
+    /// concurrently is not written here, so that check is as strong as the one
+    /// `Chat::start_conversation` makes, not stronger.
+    async fn reopen_in(
+        &self,
+        session: &mut ClientSession,
+        tenant_id: &str,
+        &Reopen {
+            id,
+            agent_id,
+            agent_name,
+            capacity,
+        }: &Reopen<'_>,
+        now: Timestamp,
+        change: &str,
+    ) -> Result<Result<Conversation, Decided>, Error> {
+        let Some(before) = self.find_in(session, tenant_id, id).await? else {
+            return Ok(Err(Decided::Refused(StoreError::NotFound)));
+        };
+        if before.kind.is_some() {
+            return Ok(Err(Decided::Refused(StoreError::Conflict(
+                "the staff room cannot be reopened".into(),
+            ))));
+        }
+        if before.status != ConversationStatus::Closed {
+            return Ok(Err(Decided::Refused(StoreError::Conflict(format!(
+                "the conversation is {}, not closed",
+                before.status.as_str()
+            )))));
+        }
+        let other_live = self
+            .conversations
+            .clone_with_type::<Document>()
+            .find_one(doc! {
+                "tenant_id": tenant_id,
+                "visitor_id": &before.visitor_id,
+                "status": { "$ne": ConversationStatus::Closed.as_str() },
+                "_id": { "$ne": id },
+            })
+            .projection(doc! { "_id": 1 })
+            .session(&mut *session)
+            .await?
+            .is_some();
+        if other_live {
+            return Ok(Err(Decided::Refused(StoreError::Conflict(
+                "the visitor already has another conversation that is not closed".into(),
+            ))));
+        }
+        let reopened = self
+            .conversations
+            .find_one_and_update(
+                doc! {
+                    "_id": id,
+                    "tenant_id": tenant_id,
+                    "status": ConversationStatus::Closed.as_str(),
+                },
+                vec![
+                    doc! {
+                        "$set": {
+                            "status": ConversationStatus::Open.as_str(),
+                            "assignee_id": { "$literal": agent_id },
+                            "assignee_name": { "$literal": agent_name },
+                            "queue_rank": Bson::Null,
+                            "first_assigned_at": { "$ifNull": ["$first_assigned_at", now] },
+                            "last_activity_at": now,
+                            "change_id": { "$literal": change },
+                        },
+                    },
+                    doc! { "$unset": "closed_activity_at" },
+                ],
+            )
+            .return_document(ReturnDocument::After)
+            .session(&mut *session)
+            .await?;
+        let Some(reopened) = reopened else {
+            let reason = "conversation is not closed";
+            return Ok(Err(self.refusal(session, tenant_id, id, reason).await?));
+        };
+        let taken = self
+            .agents
+            .update_one(
+                doc! {
+                    "tenant_id": tenant_id,
+                    "staff_id": agent_id,
+                    "load": { "$lt": i64::from(capacity) },
+                },
+                doc! {
+                    "$inc": { "load": 1 },
+                    "$set": { "last_assigned": now, "change_id": change },
+                },
+            )
+            .session(&mut *session)
+            .await?;
+        if taken.matched_count == 0 {
+            let exists = self
+                .agents
+                .clone_with_type::<Document>()
+                .find_one(doc! { "tenant_id": tenant_id, "staff_id": agent_id })
+                .projection(doc! { "_id": 1 })
+                .session(&mut *session)
+                .await?
+                .is_some();
+            return Ok(Err(Decided::Refused(if exists {
+                StoreError::AtCapacity
+            } else {
+                StoreError::NotFound
+            })));
+        }
+        Ok(Conversation::try_from(reopened).map_err(Decided::Refused))
     }
 
     /// The writes of one assignment, inside the transaction; see the module docs.

@@ -30,6 +30,10 @@ fn fresh_database_url(prefix: &str) -> String {
 
 fn open_conversation(tenant_id: &str) -> Conversation {
     Conversation {
+        kind: crate::domain::ConversationKind::Visitor,
+        contact_page_url: None,
+        contact_user_agent: None,
+        contact_first_seen_at: None,
         id: new_id(),
         tenant_id: tenant_id.into(),
         visitor_id: new_id(),
@@ -80,6 +84,7 @@ async fn two_instances_resending_the_same_client_ids_store_each_message_once() {
                 for round in 0..30 {
                     let batch: Vec<NewMessage> = (0..6)
                         .map(|i| NewMessage {
+                            author_role: None,
                             tenant_id: "t".into(),
                             conversation_id: ids[(round + i) % ids.len()].clone(),
                             client_id: Some(format!("pair{}-{round}-{i}", w / 2)),

@@ -11,9 +11,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Agent, AuthorKind, Conversation, ConversationEvent, ConversationStatus, EventKind, Lease,
-    Message, Presence, RoutingPolicy, RoutingSettings, Staff, StaffRole, Team, Tenant, Timestamp,
-    Visitor, WhenUnavailable, WidgetPosition, WidgetSettings,
+    Agent, AuthorKind, Conversation, ConversationEvent, ConversationKind, ConversationStatus,
+    EventKind, Lease, Message, Presence, RoutingPolicy, RoutingSettings, Staff, StaffRole, Team,
+    Tenant, Timestamp, Visitor, WhenUnavailable, WidgetPosition, WidgetSettings,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -56,6 +56,9 @@ pub(super) struct TenantDoc {
     /// Absent from tenants stored before the widget settings: they get the default look.
     #[serde(default)]
     pub widget: WidgetSettingsDoc,
+    /// Absent from tenants stored before the console: previews off.
+    #[serde(default)]
+    pub typing_preview: bool,
     pub created_at: Timestamp,
 }
 
@@ -70,6 +73,7 @@ impl From<&Tenant> for TenantDoc {
             require_verified_identity: t.require_verified_identity,
             routing: RoutingSettingsDoc::from(&t.routing),
             widget: WidgetSettingsDoc::from(&t.widget),
+            typing_preview: t.typing_preview,
             created_at: t.created_at,
         }
     }
@@ -86,6 +90,7 @@ impl From<TenantDoc> for Tenant {
             require_verified_identity: d.require_verified_identity,
             routing: RoutingSettings::from(d.routing),
             widget: WidgetSettings::from(d.widget),
+            typing_preview: d.typing_preview,
             created_at: d.created_at,
         }
     }
@@ -273,6 +278,11 @@ pub(super) struct VisitorDoc {
     pub name: Option<String>,
     pub email: Option<String>,
     pub created_at: Timestamp,
+    /// Absent from visitors stored before the console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 impl From<&Visitor> for VisitorDoc {
@@ -284,6 +294,8 @@ impl From<&Visitor> for VisitorDoc {
             name: v.name.clone(),
             email: v.email.clone(),
             created_at: v.created_at,
+            page_url: v.page_url.clone(),
+            user_agent: v.user_agent.clone(),
         }
     }
 }
@@ -297,6 +309,8 @@ impl From<VisitorDoc> for Visitor {
             name: d.name,
             email: d.email,
             created_at: d.created_at,
+            page_url: d.page_url,
+            user_agent: d.user_agent,
         }
     }
 }
@@ -338,6 +352,18 @@ pub(super) struct ConversationDoc {
     /// `"<instance>:<unique>"`, for the change feed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change_id: Option<String>,
+    /// `"staff_room"` for the tenant's staff room; absent for visitor conversations (and all
+    /// documents stored before the staff room existed). The partial unique index
+    /// `tenant_staff_room_unique` keeps one per tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The contact fields below came with the console; older documents decode them as absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_page_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_first_seen_at: Option<Timestamp>,
 }
 
 impl From<&Conversation> for ConversationDoc {
@@ -363,6 +389,10 @@ impl From<&Conversation> for ConversationDoc {
             refused_by: c.refused_by.clone(),
             first_assigned_at: c.first_assigned_at,
             change_id: None,
+            kind: c.is_staff_room().then(|| c.kind.as_str().to_owned()),
+            contact_page_url: c.contact_page_url.clone(),
+            contact_user_agent: c.contact_user_agent.clone(),
+            contact_first_seen_at: c.contact_first_seen_at,
         }
     }
 }
@@ -371,10 +401,19 @@ impl TryFrom<ConversationDoc> for Conversation {
     type Error = StoreError;
 
     fn try_from(d: ConversationDoc) -> StoreResult<Self> {
+        let kind = match d.kind.as_deref() {
+            None => ConversationKind::Visitor,
+            Some(name) => ConversationKind::parse(name)
+                .ok_or_else(|| StoreError::Internal("stored conversation kind unknown".into()))?,
+        };
         Ok(Conversation {
             id: d.id,
             tenant_id: d.tenant_id,
+            kind,
             visitor_id: d.visitor_id,
+            contact_page_url: d.contact_page_url,
+            contact_user_agent: d.contact_user_agent,
+            contact_first_seen_at: d.contact_first_seen_at,
             contact_name: d.contact_name,
             contact_email: d.contact_email,
             contact_external_id: d.contact_external_id,
@@ -420,6 +459,9 @@ pub(super) struct MessageDoc {
     pub author_name: Option<String>,
     pub text: String,
     pub created_at: Timestamp,
+    /// A staff author's role; absent for others and for messages stored before roles were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_role: Option<StaffRole>,
     /// The instance id of the store that appended it, for the change feed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
@@ -438,6 +480,7 @@ impl From<&Message> for MessageDoc {
             author_name: m.author_name.clone(),
             text: m.text.clone(),
             created_at: m.created_at,
+            author_role: m.author_role,
             origin: None,
         }
     }
@@ -456,6 +499,7 @@ impl TryFrom<MessageDoc> for Message {
             author_kind: d.author_kind,
             author_id: d.author_id,
             author_name: d.author_name,
+            author_role: d.author_role,
             text: d.text,
             created_at: d.created_at,
         })

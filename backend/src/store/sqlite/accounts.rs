@@ -4,11 +4,12 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::rows::{
-    STAFF_COLUMNS, TENANT_COLUMNS, VISITOR_COLUMNS, role_str, routing_json, staff_from_row,
-    strings_json, tenant_from_row, visitor_from_row, widget_json,
+    CONVERSATION_COLUMNS, STAFF_COLUMNS, TENANT_COLUMNS, VISITOR_COLUMNS, conversation_from_row,
+    role_str, routing_json, staff_from_row, strings_json, tenant_from_row, visitor_from_row,
+    widget_json,
 };
-use super::{SqliteStore, db_error};
-use crate::domain::{Staff, Tenant, Visitor};
+use super::{SqliteStore, db_error, immediate};
+use crate::domain::{Conversation, Staff, Tenant, Visitor};
 use crate::store::{StaffStore, StoreError, StoreResult, TenantStore, VisitorStore};
 
 /// `NotFound` when an update touched no row.
@@ -27,8 +28,8 @@ impl TenantStore for SqliteStore {
         self.write(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO tenants (id, name, site_key, allowed_origins, identity_secret, \
-                 require_verified_identity, created_at, routing, widget) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 require_verified_identity, created_at, routing, widget, typing_preview) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -41,6 +42,7 @@ impl TenantStore for SqliteStore {
                     t.created_at,
                     routing_json(&t.routing),
                     widget_json(&t.widget),
+                    t.typing_preview,
                 ])
             })
             .map_err(db_error)?;
@@ -77,23 +79,36 @@ impl TenantStore for SqliteStore {
         let t = tenant.clone();
         self.write(move |conn| {
             // The site key and creation time are not mutable: the key is embedded in
-            // customers' pages.
+            // customers' pages. The identity secret has its own method.
             let rows = conn
                 .prepare_cached(
-                    "UPDATE tenants SET name = ?2, allowed_origins = ?3, identity_secret = ?4, \
-                     require_verified_identity = ?5, routing = ?6, widget = ?7 WHERE id = ?1",
+                    "UPDATE tenants SET name = ?2, allowed_origins = ?3, \
+                     require_verified_identity = ?4, routing = ?5, widget = ?6, \
+                     typing_preview = ?7 WHERE id = ?1",
                 )
                 .and_then(|mut stmt| {
                     stmt.execute(params![
                         t.id,
                         t.name,
                         strings_json(&t.allowed_origins),
-                        t.identity_secret,
                         t.require_verified_identity,
                         routing_json(&t.routing),
                         widget_json(&t.widget),
+                        t.typing_preview,
                     ])
                 })
+                .map_err(db_error)?;
+            touched(rows)
+        })
+        .await
+    }
+
+    async fn set_identity_secret(&self, tenant_id: &str, secret: &str) -> StoreResult<()> {
+        let (tenant_id, secret) = (tenant_id.to_owned(), secret.to_owned());
+        self.write(move |conn| {
+            let rows = conn
+                .prepare_cached("UPDATE tenants SET identity_secret = ?2 WHERE id = ?1")
+                .and_then(|mut stmt| stmt.execute(params![tenant_id, secret]))
                 .map_err(db_error)?;
             touched(rows)
         })
@@ -195,8 +210,8 @@ impl VisitorStore for SqliteStore {
         let v = visitor.clone();
         self.write(move |conn| {
             conn.prepare_cached(
-                "INSERT INTO visitors (id, tenant_id, external_id, name, email, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO visitors (id, tenant_id, external_id, name, email, created_at, \
+                 page_url, user_agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -206,6 +221,8 @@ impl VisitorStore for SqliteStore {
                     v.name,
                     v.email,
                     v.created_at,
+                    v.page_url,
+                    v.user_agent,
                 ])
             })
             .map_err(db_error)?;
@@ -255,6 +272,45 @@ impl VisitorStore for SqliteStore {
                 .and_then(|mut stmt| stmt.execute(params![v.id, v.tenant_id, v.name, v.email]))
                 .map_err(db_error)?;
             touched(rows)
+        })
+        .await
+    }
+
+    async fn record_visit(
+        &self,
+        tenant_id: &str,
+        visitor_id: &str,
+        page_url: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> StoreResult<Vec<Conversation>> {
+        let (tenant_id, visitor_id) = (tenant_id.to_owned(), visitor_id.to_owned());
+        let (page_url, user_agent) = (page_url.map(str::to_owned), user_agent.map(str::to_owned));
+        self.write(move |conn| {
+            immediate(conn, |tx| {
+                let rows = tx
+                    .prepare_cached(
+                        "UPDATE visitors SET page_url = ?3, user_agent = ?4 \
+                         WHERE id = ?1 AND tenant_id = ?2",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![visitor_id, tenant_id, page_url, user_agent])
+                    })
+                    .map_err(db_error)?;
+                touched(rows)?;
+                tx.prepare_cached(&format!(
+                    "UPDATE conversations SET contact_page_url = ?3, contact_user_agent = ?4 \
+                     WHERE tenant_id = ?1 AND visitor_id = ?2 AND status <> 'closed' \
+                     RETURNING {CONVERSATION_COLUMNS}"
+                ))
+                .and_then(|mut stmt| {
+                    stmt.query_map(
+                        params![tenant_id, visitor_id, page_url, user_agent],
+                        conversation_from_row,
+                    )?
+                    .collect()
+                })
+                .map_err(db_error)
+            })
         })
         .await
     }

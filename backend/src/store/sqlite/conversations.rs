@@ -33,7 +33,11 @@ fn list_query(
     after: Option<&ListCursor>,
     limit: usize,
 ) -> (String, Vec<Value>) {
-    let mut sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = ?");
+    // The staff room is never listed; one row per tenant, so a residual filter costs nothing.
+    let mut sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE tenant_id = ? \
+         AND kind = 'visitor'"
+    );
     let mut args = vec![Value::Text(tenant_id.to_owned())];
     if let Some(status) = filter.status {
         sql.push_str(" AND status = ?");
@@ -76,43 +80,147 @@ fn find(conn: &Connection, tenant_id: &str, id: &str) -> StoreResult<Option<Conv
     .map_err(db_error)
 }
 
+/// Inserts `c` (inside the writer's critical section).
+fn insert(conn: &Connection, c: &Conversation) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO conversations (id, tenant_id, visitor_id, contact_name, \
+         contact_name_folded, contact_email, contact_external_id, status, assignee_id, \
+         assignee_name, last_seq, last_message_preview, created_at, last_activity_at, \
+         team_id, queue_rank, refused_by, first_assigned_at, kind, contact_page_url, \
+         contact_user_agent, contact_first_seen_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+         ?17, ?18, ?19, ?20, ?21, ?22)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            c.id,
+            c.tenant_id,
+            // The staff room has no visitor.
+            (!c.is_staff_room()).then_some(&c.visitor_id),
+            c.contact_name,
+            c.contact_name.as_deref().map(fold),
+            c.contact_email,
+            c.contact_external_id,
+            c.status.as_str(),
+            c.assignee_id,
+            c.assignee_name,
+            c.last_seq,
+            c.last_message_preview,
+            c.created_at,
+            c.last_activity_at,
+            c.team_id,
+            c.queue_rank,
+            strings_json(&c.refused_by),
+            c.first_assigned_at,
+            c.kind.as_str(),
+            c.contact_page_url,
+            c.contact_user_agent,
+            c.contact_first_seen_at,
+        ])
+    })
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// The staff room of `tenant_id`, if it has one.
+fn find_staff_room(conn: &Connection, tenant_id: &str) -> StoreResult<Option<Conversation>> {
+    conn.prepare_cached(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations \
+         WHERE tenant_id = ?1 AND kind = 'staff_room'"
+    ))
+    .and_then(|mut stmt| {
+        stmt.query_row([tenant_id], conversation_from_row)
+            .optional()
+    })
+    .map_err(db_error)
+}
+
 #[async_trait]
 impl ConversationStore for SqliteStore {
     async fn create_conversation(&self, conversation: &Conversation) -> StoreResult<()> {
         let c = conversation.clone();
-        self.write(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO conversations (id, tenant_id, visitor_id, contact_name, \
-                 contact_name_folded, contact_email, contact_external_id, status, assignee_id, \
-                 assignee_name, last_seq, last_message_preview, created_at, last_activity_at, \
-                 team_id, queue_rank, refused_by, first_assigned_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-                 ?17, ?18)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    c.id,
-                    c.tenant_id,
-                    c.visitor_id,
-                    c.contact_name,
-                    c.contact_name.as_deref().map(fold),
-                    c.contact_email,
-                    c.contact_external_id,
-                    c.status.as_str(),
-                    c.assignee_id,
-                    c.assignee_name,
-                    c.last_seq,
-                    c.last_message_preview,
-                    c.created_at,
-                    c.last_activity_at,
-                    c.team_id,
-                    c.queue_rank,
-                    strings_json(&c.refused_by),
-                    c.first_assigned_at,
-                ])
+        self.write(move |conn| insert(conn, &c)).await
+    }
+
+    async fn staff_room(
+        &self,
+        tenant_id: &str,
+        candidate: &Conversation,
+    ) -> StoreResult<Conversation> {
+        let (tenant_id, candidate) = (tenant_id.to_owned(), candidate.clone());
+        if let Some(room) = self
+            .read({
+                let tenant_id = tenant_id.clone();
+                move |conn| find_staff_room(conn, &tenant_id)
             })
-            .map_err(db_error)?;
-            Ok(())
+            .await?
+        {
+            return Ok(room);
+        }
+        self.write(move |conn| {
+            // Under the write lock: another caller may have created it since the read.
+            immediate(conn, |tx| match find_staff_room(tx, &tenant_id)? {
+                Some(room) => Ok(room),
+                None => {
+                    insert(tx, &candidate)?;
+                    Ok(candidate)
+                }
+            })
+        })
+        .await
+    }
+
+    async fn reopen(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        agent_id: &str,
+        agent_name: &str,
+        capacity: u32,
+        now: Timestamp,
+    ) -> StoreResult<Conversation> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        let (agent_id, agent_name) = (agent_id.to_owned(), agent_name.to_owned());
+        self.write(move |conn| {
+            immediate(conn, |tx| {
+                let c = find(tx, &tenant_id, &id)?.ok_or(StoreError::NotFound)?;
+                if c.is_staff_room() || c.status != ConversationStatus::Closed {
+                    return Err(not_closed(&c));
+                }
+                let others: i64 = tx
+                    .prepare_cached(
+                        "SELECT count(*) FROM conversations WHERE tenant_id = ?1 \
+                         AND visitor_id = ?2 AND status <> 'closed' AND id <> ?3",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.query_row(params![tenant_id, c.visitor_id, id], |row| row.get(0))
+                    })
+                    .map_err(db_error)?;
+                if others > 0 {
+                    return Err(visitor_busy());
+                }
+                let load = agent_load(tx, &tenant_id, &agent_id)?.ok_or(StoreError::NotFound)?;
+                if load >= capacity {
+                    return Err(StoreError::AtCapacity);
+                }
+                let reopened = tx
+                    .prepare_cached(&format!(
+                        "UPDATE conversations SET status = 'open', assignee_id = ?3, \
+                         assignee_name = ?4, queue_rank = NULL, \
+                         first_assigned_at = coalesce(first_assigned_at, ?5), \
+                         last_activity_at = ?5 WHERE id = ?1 AND tenant_id = ?2 \
+                         RETURNING {CONVERSATION_COLUMNS}"
+                    ))
+                    .and_then(|mut stmt| {
+                        stmt.query_row(
+                            params![id, tenant_id, agent_id, agent_name, now],
+                            conversation_from_row,
+                        )
+                    })
+                    .map_err(db_error)?;
+                take_load(tx, &tenant_id, &agent_id, now)?;
+                Ok(reopened)
+            })
         })
         .await
     }
@@ -367,6 +475,22 @@ fn not_waiting(c: &Conversation) -> StoreError {
     StoreError::Conflict(format!("the conversation is {state}, not waiting"))
 }
 
+/// `Conflict` for `c`, which cannot be reopened: it is not closed (or is the staff room).
+fn not_closed(c: &Conversation) -> StoreError {
+    if c.is_staff_room() {
+        return StoreError::Conflict("the staff room cannot be reopened".into());
+    }
+    StoreError::Conflict(format!(
+        "the conversation is {}, not closed",
+        c.status.as_str()
+    ))
+}
+
+/// `Conflict` for a reopen whose visitor already has a live conversation.
+fn visitor_busy() -> StoreError {
+    StoreError::Conflict("the visitor already has another conversation that is not closed".into())
+}
+
 /// `Conflict` for `c`, which is not held by the agent an operation names.
 fn not_held(c: &Conversation) -> StoreError {
     let state = match c.status {
@@ -444,6 +568,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(tmp.path()).await.unwrap();
         let tenant = Tenant {
+            typing_preview: false,
             id: "t".into(),
             name: "T".into(),
             site_key: "sk".into(),
@@ -456,6 +581,8 @@ mod tests {
         };
         store.create_tenant(&tenant).await.unwrap();
         let visitor = Visitor {
+            page_url: None,
+            user_agent: None,
             id: "v".into(),
             tenant_id: "t".into(),
             external_id: None,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::rows::{MESSAGE_COLUMNS, author_kind_str, message_from_row};
+use super::rows::{MESSAGE_COLUMNS, author_kind_str, message_from_row, role_str};
 use super::{SqliteStore, db_error, sql_limit};
 use crate::domain::{self, ConversationStatus, Message, NewMessage, Timestamp};
 use crate::store::{Appended, MessageStore, StoreError, StoreResult};
@@ -46,8 +46,8 @@ fn append_in(
     // resent client id is skipped; any other violation (a taken seq) still fails the batch.
     let mut insert = tx.prepare_cached(
         "INSERT INTO messages (id, tenant_id, conversation_id, seq, client_id, author_kind, \
-         author_id, author_name, text, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+         author_id, author_name, text, created_at, author_role) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
          ON CONFLICT (conversation_id, client_id) WHERE client_id IS NOT NULL DO NOTHING",
     )?;
 
@@ -103,6 +103,7 @@ fn append_in(
             author_kind: item.author_kind,
             author_id: item.author_id.clone(),
             author_name: item.author_name.clone(),
+            author_role: item.author_role,
             text: item.text.clone(),
             created_at: now,
         };
@@ -117,6 +118,7 @@ fn append_in(
             message.author_name,
             message.text,
             message.created_at,
+            message.author_role.map(role_str),
         ])?;
         if inserted == 0 {
             // The client id was taken, by an earlier batch or earlier in this one (the
@@ -255,6 +257,7 @@ mod tests {
         let store = SqliteStore::open(tmp.path()).await.unwrap();
         store
             .create_tenant(&Tenant {
+                typing_preview: false,
                 id: "t".into(),
                 name: "T".into(),
                 site_key: "sk".into(),
@@ -269,6 +272,8 @@ mod tests {
             .unwrap();
         store
             .create_visitor(&Visitor {
+                page_url: None,
+                user_agent: None,
                 id: "v".into(),
                 tenant_id: "t".into(),
                 external_id: None,
@@ -296,6 +301,7 @@ mod tests {
 
     fn new_message(conversation: usize, client_id: Option<String>) -> NewMessage {
         NewMessage {
+            author_role: None,
             tenant_id: "t".into(),
             conversation_id: format!("c{conversation}"),
             client_id,

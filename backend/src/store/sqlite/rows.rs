@@ -11,9 +11,9 @@ use rusqlite::types::Type;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Agent, AuthorKind, Conversation, ConversationEvent, ConversationStatus, EventKind, Lease,
-    Message, Presence, RoutingPolicy, RoutingSettings, Staff, StaffRole, Team, Tenant, Visitor,
-    WhenUnavailable, WidgetPosition, WidgetSettings,
+    Agent, AuthorKind, Conversation, ConversationEvent, ConversationKind, ConversationStatus,
+    EventKind, Lease, Message, Presence, RoutingPolicy, RoutingSettings, Staff, StaffRole, Team,
+    Tenant, Visitor, WhenUnavailable, WidgetPosition, WidgetSettings,
 };
 
 /// A stored text that is not one of the values natter writes.
@@ -218,7 +218,7 @@ fn widget_from_json(row: &Row<'_>, column: usize) -> rusqlite::Result<WidgetSett
 }
 
 pub(super) const TENANT_COLUMNS: &str = "id, name, site_key, allowed_origins, identity_secret, \
-     require_verified_identity, created_at, routing, widget";
+     require_verified_identity, created_at, routing, widget, typing_preview";
 
 pub(super) fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<Tenant> {
     Ok(Tenant {
@@ -231,6 +231,7 @@ pub(super) fn tenant_from_row(row: &Row<'_>) -> rusqlite::Result<Tenant> {
         created_at: row.get(6)?,
         routing: routing_from_json(row, 7)?,
         widget: widget_from_json(row, 8)?,
+        typing_preview: row.get(9)?,
     })
 }
 
@@ -250,7 +251,8 @@ pub(super) fn staff_from_row(row: &Row<'_>) -> rusqlite::Result<Staff> {
     })
 }
 
-pub(super) const VISITOR_COLUMNS: &str = "id, tenant_id, external_id, name, email, created_at";
+pub(super) const VISITOR_COLUMNS: &str =
+    "id, tenant_id, external_id, name, email, created_at, page_url, user_agent";
 
 pub(super) fn visitor_from_row(row: &Row<'_>) -> rusqlite::Result<Visitor> {
     Ok(Visitor {
@@ -260,19 +262,22 @@ pub(super) fn visitor_from_row(row: &Row<'_>) -> rusqlite::Result<Visitor> {
         name: row.get(3)?,
         email: row.get(4)?,
         created_at: row.get(5)?,
+        page_url: row.get(6)?,
+        user_agent: row.get(7)?,
     })
 }
 
 pub(super) const CONVERSATION_COLUMNS: &str = "id, tenant_id, visitor_id, contact_name, \
      contact_email, contact_external_id, status, assignee_id, assignee_name, last_seq, \
      last_message_preview, created_at, last_activity_at, team_id, queue_rank, refused_by, \
-     first_assigned_at";
+     first_assigned_at, kind, contact_page_url, contact_user_agent, contact_first_seen_at";
 
 pub(super) fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
         id: row.get(0)?,
         tenant_id: row.get(1)?,
-        visitor_id: row.get(2)?,
+        // `NULL` for the staff room, which has no visitor.
+        visitor_id: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
         contact_name: row.get(3)?,
         contact_email: row.get(4)?,
         contact_external_id: row.get(5)?,
@@ -287,11 +292,16 @@ pub(super) fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversat
         queue_rank: row.get(14)?,
         refused_by: strings_from_json(row, 15, "refusals JSON")?,
         first_assigned_at: row.get(16)?,
+        kind: ConversationKind::parse(text(row, 17)?)
+            .ok_or_else(|| corrupt(17, "conversation kind"))?,
+        contact_page_url: row.get(18)?,
+        contact_user_agent: row.get(19)?,
+        contact_first_seen_at: row.get(20)?,
     })
 }
 
 pub(super) const MESSAGE_COLUMNS: &str = "id, tenant_id, conversation_id, seq, client_id, \
-     author_kind, author_id, author_name, text, created_at";
+     author_kind, author_id, author_name, text, created_at, author_role";
 
 pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
@@ -305,6 +315,14 @@ pub(super) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         author_name: row.get(7)?,
         text: row.get(8)?,
         created_at: row.get(9)?,
+        author_role: match row
+            .get_ref(10)?
+            .as_str_or_null()
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(10, Type::Text, Box::new(e)))?
+        {
+            Some(role) => Some(parse_role(10, role)?),
+            None => None,
+        },
     })
 }
 

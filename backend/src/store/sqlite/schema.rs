@@ -182,8 +182,80 @@ const V3: &str = r#"
 ALTER TABLE tenants ADD COLUMN widget TEXT NOT NULL DEFAULT '{}'; -- JSON object
 "#;
 
+/// Version 4: the agent console (issue 5).
+///
+/// - `tenants.typing_preview`: whether staff see what visitors type (off for existing tenants).
+/// - `visitors.page_url`, `visitors.user_agent`: where the visitor was at their last session.
+/// - `messages.author_role`: a staff author's role at the time of writing (`NULL` for older
+///   rows, visitors and system messages).
+/// - `conversations` is rebuilt (SQLite cannot drop a `NOT NULL` or change a foreign key in
+///   place) to hold the staff room: `kind` (`visitor` or `staff_room`), and `visitor_id` may be
+///   `NULL`, which a `CHECK` allows for the staff room only. `conversations_staff_room` makes
+///   the staff room unique per tenant. It also gains the contact's page, browser and
+///   first-seen time, copied from the visitor (first-seen is filled in for existing rows). The
+///   rebuild runs with foreign keys off (see [`migrate`]); the rows and every index are carried
+///   over, and `messages` and `conversation_events` keep referring to `conversations` by name.
+const V4: &str = r#"
+ALTER TABLE tenants ADD COLUMN typing_preview INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE visitors ADD COLUMN page_url TEXT;
+ALTER TABLE visitors ADD COLUMN user_agent TEXT;
+ALTER TABLE messages ADD COLUMN author_role TEXT
+    CHECK (author_role IS NULL OR author_role IN ('owner', 'admin', 'agent'));
+
+CREATE TABLE conversations_v4 (
+    id TEXT PRIMARY KEY NOT NULL,
+    tenant_id TEXT NOT NULL REFERENCES tenants (id),
+    kind TEXT NOT NULL DEFAULT 'visitor' CHECK (kind IN ('visitor', 'staff_room')),
+    visitor_id TEXT REFERENCES visitors (id),
+    contact_name TEXT,
+    contact_name_folded TEXT,
+    contact_email TEXT,
+    contact_external_id TEXT,
+    contact_page_url TEXT,
+    contact_user_agent TEXT,
+    contact_first_seen_at INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('unassigned', 'open', 'closed')),
+    assignee_id TEXT,
+    assignee_name TEXT,
+    last_seq INTEGER NOT NULL,
+    last_message_preview TEXT,
+    created_at INTEGER NOT NULL,
+    last_activity_at INTEGER NOT NULL,
+    team_id TEXT,
+    queue_rank INTEGER,
+    refused_by TEXT NOT NULL DEFAULT '[]', -- JSON array
+    first_assigned_at INTEGER,
+    CHECK ((kind = 'visitor') = (visitor_id IS NOT NULL))
+) STRICT;
+INSERT INTO conversations_v4 (id, tenant_id, kind, visitor_id, contact_name,
+    contact_name_folded, contact_email, contact_external_id, contact_first_seen_at, status,
+    assignee_id, assignee_name, last_seq, last_message_preview, created_at, last_activity_at,
+    team_id, queue_rank, refused_by, first_assigned_at)
+SELECT c.id, c.tenant_id, 'visitor', c.visitor_id, c.contact_name, c.contact_name_folded,
+    c.contact_email, c.contact_external_id,
+    (SELECT v.created_at FROM visitors v WHERE v.id = c.visitor_id), c.status,
+    c.assignee_id, c.assignee_name, c.last_seq, c.last_message_preview, c.created_at,
+    c.last_activity_at, c.team_id, c.queue_rank, c.refused_by, c.first_assigned_at
+FROM conversations c;
+DROP TABLE conversations;
+ALTER TABLE conversations_v4 RENAME TO conversations;
+CREATE INDEX conversations_by_activity
+    ON conversations (tenant_id, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_by_status
+    ON conversations (tenant_id, status, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_by_assignee
+    ON conversations (tenant_id, assignee_id, last_activity_at DESC, id DESC)
+    WHERE assignee_id IS NOT NULL;
+CREATE INDEX conversations_by_visitor
+    ON conversations (tenant_id, visitor_id, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_waiting
+    ON conversations (tenant_id, queue_rank, id) WHERE status = 'unassigned';
+CREATE UNIQUE INDEX conversations_staff_room
+    ON conversations (tenant_id) WHERE kind = 'staff_room';
+"#;
+
 /// Step `i` brings a database from version `i` to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -192,7 +264,26 @@ pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 ///
 /// The version is read inside an immediate (write-locking) transaction, so two processes
 /// opening the same new database cannot both run a step.
+///
+/// Foreign keys are off while the steps run, as SQLite's procedure for rebuilding a table
+/// requires (dropping a referenced table would otherwise fail or cascade), and
+/// `foreign_key_check` must find nothing before the commit; they are on again afterwards.
 pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    // `foreign_keys` cannot change inside a transaction, so this comes first.
+    let enforced: bool = conn
+        .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+        .map_err(db_error)?;
+    conn.pragma_update(None, "foreign_keys", "OFF")
+        .map_err(db_error)?;
+    let outcome = migrate_steps(conn);
+    if enforced {
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(db_error)?;
+    }
+    outcome
+}
+
+fn migrate_steps(conn: &mut Connection) -> StoreResult<()> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_error)?;
@@ -209,6 +300,18 @@ pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
     for (step, sql) in MIGRATIONS.iter().enumerate().skip(pending) {
         tx.execute_batch(sql).map_err(db_error)?;
         tracing::info!(version = step + 1, "migrated the SQLite schema");
+    }
+    // Only after steps ran: the check reads every table.
+    let ran = pending < MIGRATIONS.len();
+    let dangling = ran
+        && tx
+            .prepare("PRAGMA foreign_key_check")
+            .and_then(|mut stmt| stmt.query([])?.next().map(|row| row.is_some()))
+            .map_err(db_error)?;
+    if dangling {
+        return Err(StoreError::Internal(
+            "the migrated database has rows whose referenced record is missing".into(),
+        ));
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(db_error)?;
@@ -296,6 +399,73 @@ mod tests {
         );
         assert!(plan.contains("(conversation_id=? AND seq>?)"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[test]
+    fn rebuilding_conversations_keeps_rows_and_links_and_admits_one_staff_room_per_tenant() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for step in &MIGRATIONS[..3] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        conn.execute_batch(
+            "INSERT INTO tenants (id, name, site_key, allowed_origins, identity_secret, \
+                 require_verified_identity, created_at) VALUES ('t', 'T', 'sk', '[]', 's', 0, 1);
+             INSERT INTO visitors (id, tenant_id, created_at) VALUES ('v', 't', 42);
+             INSERT INTO conversations (id, tenant_id, visitor_id, status, last_seq, \
+                 created_at, last_activity_at) VALUES ('c', 't', 'v', 'open', 1, 5, 9);
+             INSERT INTO messages (id, tenant_id, conversation_id, seq, author_kind, \
+                 author_id, text, created_at) VALUES ('m', 't', 'c', 1, 'visitor', 'v', 'hi', 9);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let fk: bool = conn
+            .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+            .unwrap();
+        assert!(fk, "foreign keys are enforced again");
+        let c = conn
+            .query_row(
+                &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations"),
+                [],
+                conversation_from_row,
+            )
+            .unwrap();
+        assert_eq!(
+            (
+                c.id.as_str(),
+                c.visitor_id.as_str(),
+                c.last_seq,
+                c.contact_first_seen_at
+            ),
+            ("c", "v", 1, Some(42))
+        );
+        // Messages still point at the rebuilt table.
+        assert!(
+            conn.execute(
+                "INSERT INTO messages (id, tenant_id, conversation_id, seq, author_kind, \
+                 author_id, text, created_at) VALUES ('x', 't', 'nowhere', 1, 'visitor', 'v', \
+                 'hi', 9)",
+                [],
+            )
+            .is_err()
+        );
+        let room = "INSERT INTO conversations (id, tenant_id, kind, status, last_seq, \
+             created_at, last_activity_at) VALUES (?1, 't', 'staff_room', 'open', 0, 1, 1)";
+        conn.execute(room, ["r1"]).unwrap();
+        assert!(
+            conn.execute(room, ["r2"]).is_err(),
+            "one staff room per tenant"
+        );
+        assert!(
+            conn.execute(
+                "INSERT INTO conversations (id, tenant_id, status, last_seq, created_at, \
+                 last_activity_at) VALUES ('novisitor', 't', 'open', 0, 1, 1)",
+                [],
+            )
+            .is_err(),
+            "a visitor conversation needs its visitor"
+        );
     }
 
     #[test]
