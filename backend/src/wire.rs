@@ -5,7 +5,8 @@
 use natter_sdk::{api, protocol};
 
 use crate::domain::{
-    Agent, Conversation, ConversationEvent, Message, RoutingSettings, Staff, Tenant, WidgetSettings,
+    Agent, AuthorKind, Conversation, ConversationEvent, Message, RoutingSettings, Staff, Tenant,
+    TypingNotice, WidgetSettings,
 };
 
 /// A stored message as sent to clients.
@@ -127,6 +128,36 @@ pub fn message_frame(m: &Message) -> protocol::ServerFrame {
     protocol::ServerFrame::Message {
         message: message(m),
     }
+}
+
+/// The `typing` frames of a notice: one for the conversation's visitor, which never carries a
+/// preview, and one for staff, which carries a visitor's preview if the notice has one (a notice
+/// from another instance is held to the same rule: a staff author's or a stopped typist's
+/// preview is dropped).
+pub fn typing_frames(t: &TypingNotice) -> (protocol::ServerFrame, protocol::ServerFrame) {
+    let author = protocol::Author {
+        kind: t.author_kind,
+        id: t.author_id.clone(),
+        name: t.author_name.clone(),
+        role: t.author_role,
+    };
+    let preview = t
+        .preview
+        .clone()
+        .filter(|_| t.typing && t.author_kind == AuthorKind::Visitor);
+    let to_visitor = protocol::ServerFrame::Typing {
+        conversation_id: t.conversation_id.clone(),
+        author: author.clone(),
+        typing: t.typing,
+        preview: None,
+    };
+    let to_staff = protocol::ServerFrame::Typing {
+        conversation_id: t.conversation_id.clone(),
+        author,
+        typing: t.typing,
+        preview,
+    };
+    (to_visitor, to_staff)
 }
 
 /// A `conversation` frame.

@@ -262,15 +262,16 @@ impl Hub {
         });
     }
 
-    /// Sends a typing indicator to the same audience as messages, except the typing socket:
-    /// `to_staff` to staff sockets and `to_visitor` to the visitor's, so a visitor's draft
-    /// (the typing preview) can go to staff only.
+    /// Sends a typing indicator to the same audience as messages, except the typing socket
+    /// (`from`; `None` when it is on another instance): `to_staff` to staff sockets and
+    /// `to_visitor` to the visitor's, so a visitor's draft (the typing preview) can go to staff
+    /// only.
     pub fn publish_typing(
         &self,
         conversation: &Conversation,
         to_visitor: &ServerFrame,
         to_staff: &ServerFrame,
-        from: ConnectionId,
+        from: Option<ConnectionId>,
     ) {
         let public = self.waiting_public(conversation);
         let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
@@ -282,7 +283,7 @@ impl Hub {
         {
             let mut encoded: Option<Outbound> = None;
             for (id, connection) in sockets {
-                if *id != from {
+                if Some(*id) != from {
                     let frame = encoded.get_or_insert_with(|| Arc::from(to_visitor.to_json()));
                     deliver(connection, frame);
                 }
@@ -290,7 +291,7 @@ impl Hub {
         }
         let mut encoded: Option<Outbound> = None;
         for (id, staff) in &tenant.staff {
-            if *id != from
+            if Some(*id) != from
                 && staff_follows_messages(
                     conversation,
                     &staff.staff_id,
@@ -410,6 +411,13 @@ impl Hub {
         tenants
             .get(tenant_id)
             .is_some_and(|t| t.visitors.contains_key(visitor_id))
+    }
+
+    /// Whether the tenant has any socket on this instance (if not, none of its events has an
+    /// audience here).
+    pub fn serves_tenant(&self, tenant_id: &str) -> bool {
+        let tenants = self.tenants.read().unwrap_or_else(|e| e.into_inner());
+        tenants.contains_key(tenant_id)
     }
 
     /// Tenants with at least one staff socket on this instance.

@@ -17,13 +17,16 @@ use natter_sdk::protocol::validate_text;
 
 use crate::auth::{Caller, StaffCaller, VisitorCaller};
 use crate::domain::permissions;
-use crate::domain::{AuthorKind, Conversation, ConversationStatus, Message, NewMessage, now_ms};
+use crate::domain::{
+    AuthorKind, Conversation, ConversationStatus, Message, NewMessage, TypingNotice, now_ms,
+};
 use crate::error::{AppError, AppResult};
 use crate::routing::Routing;
 use crate::store::{Appended, ConversationFilter, Stores};
 use crate::wire;
 
-use hub::Hub;
+use hub::{ConnectionId, Hub};
+use relay::TypingForwarder;
 use writer::MessageWriter;
 
 /// Longest accepted client id (idempotency key).
@@ -52,17 +55,35 @@ pub struct Chat {
     writer: MessageWriter,
     hub: Arc<Hub>,
     routing: Routing,
+    /// Hands typing to the other instances; `None` for stores that serve a single instance.
+    typing: Option<TypingForwarder>,
 }
 
 impl Chat {
     /// A service over `stores`, writing through `writer`, publishing to `hub` and routing
-    /// conversations with `routing`.
+    /// conversations with `routing`. With a store several instances share (one with a change
+    /// feed), it starts the task that announces typing to the other instances.
     pub fn new(stores: Stores, writer: MessageWriter, hub: Arc<Hub>, routing: Routing) -> Self {
+        let typing = stores.changes.clone().map(TypingForwarder::spawn);
         Chat {
             stores,
             writer,
             hub,
             routing,
+            typing,
+        }
+    }
+
+    /// Shows that someone started or stopped typing in `conversation` (already loaded and
+    /// visible to them) to everyone who follows its messages, on this instance and the others,
+    /// except the typing socket `from`. The notice's preview must already obey
+    /// [`TypingNotice::allowed_preview`]; only staff receive it.
+    pub fn typing(&self, conversation: &Conversation, notice: TypingNotice, from: ConnectionId) {
+        let (to_visitor, to_staff) = wire::typing_frames(&notice);
+        self.hub
+            .publish_typing(conversation, &to_visitor, &to_staff, Some(from));
+        if let Some(forwarder) = &self.typing {
+            forwarder.forward(notice);
         }
     }
 

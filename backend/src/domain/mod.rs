@@ -283,6 +283,51 @@ pub struct NewMessage {
     pub text: String,
 }
 
+/// Someone started or stopped typing in a conversation: what one instance hands to the others
+/// (see [`crate::store::ChangeFeed::announce_typing`]), so staff and visitors connected
+/// elsewhere see it too. Ephemeral: never part of a conversation's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypingNotice {
+    /// The tenant.
+    pub tenant_id: String,
+    /// The conversation (a visitor's, or the staff room).
+    pub conversation_id: String,
+    /// Who types.
+    pub author_kind: AuthorKind,
+    /// Their id.
+    pub author_id: String,
+    /// Their display name.
+    pub author_name: Option<String>,
+    /// A staff author's role.
+    pub author_role: Option<StaffRole>,
+    /// Started (`true`) or stopped.
+    pub typing: bool,
+    /// A visitor's draft, already cut to [`MAX_TYPING_PREVIEW_CHARS`]; present only when the
+    /// instance that received it found the tenant forwarding previews. Staff only.
+    pub preview: Option<String>,
+}
+
+impl TypingNotice {
+    /// The draft that may be forwarded to staff: only a visitor's, only while typing, only
+    /// when the tenant enables previews (`enabled`), cut to [`MAX_TYPING_PREVIEW_CHARS`]. Empty
+    /// drafts are no preview.
+    pub fn allowed_preview(
+        author_kind: AuthorKind,
+        typing: bool,
+        draft: Option<&str>,
+        enabled: bool,
+    ) -> Option<String> {
+        match draft {
+            Some(draft)
+                if !draft.is_empty() && typing && author_kind == AuthorKind::Visitor && enabled =>
+            {
+                Some(truncate_chars(draft, MAX_TYPING_PREVIEW_CHARS).to_owned())
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Characters of a message kept as the conversation's preview.
 pub const PREVIEW_CHARS: usize = 120;
 
@@ -410,6 +455,27 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_visitors_nonempty_draft_while_typing_with_previews_on_is_forwarded() {
+        let allowed = |kind, typing, draft, enabled| {
+            TypingNotice::allowed_preview(kind, typing, draft, enabled)
+        };
+        assert_eq!(
+            allowed(AuthorKind::Visitor, true, Some("hi"), true),
+            Some("hi".to_owned())
+        );
+        assert_eq!(allowed(AuthorKind::Visitor, true, Some("hi"), false), None);
+        assert_eq!(allowed(AuthorKind::Visitor, false, Some("hi"), true), None);
+        assert_eq!(allowed(AuthorKind::Staff, true, Some("hi"), true), None);
+        assert_eq!(allowed(AuthorKind::Visitor, true, Some(""), true), None);
+        assert_eq!(allowed(AuthorKind::Visitor, true, None, true), None);
+        let long = "é".repeat(MAX_TYPING_PREVIEW_CHARS + 1);
+        assert_eq!(
+            allowed(AuthorKind::Visitor, true, Some(&long), true).map(|p| p.chars().count()),
+            Some(MAX_TYPING_PREVIEW_CHARS)
+        );
+    }
 
     #[test]
     fn an_origin_matches_regardless_of_case_and_trailing_slash() {

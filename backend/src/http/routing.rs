@@ -16,6 +16,7 @@ use crate::domain::{RoutingSettings, Team, permissions};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{ApiJson, ApiPath, StaffAuth};
 use crate::routing::{AgentChanges, MAX_CAPACITY};
+use crate::store::TenantChanges;
 use crate::wire;
 
 /// Most teams a tenant may have.
@@ -57,14 +58,15 @@ pub async fn put_settings(
 ) -> AppResult<Json<RoutingSettingsBody>> {
     permissions::can_manage_tenant(&actor)?;
     let settings = validate_settings(request)?;
-    let mut tenant = state
+    let changes = TenantChanges {
+        routing: Some(settings),
+        ..TenantChanges::default()
+    };
+    let tenant = state
         .stores
         .tenants
-        .tenant_by_id(&actor.tenant_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tenant.routing = settings;
-    state.stores.tenants.update_tenant(&tenant).await?;
+        .update_tenant(&actor.tenant_id, &changes)
+        .await?;
     state.chat.routing().settings_changed(&tenant);
     Ok(Json(wire::routing_settings(&tenant.routing)))
 }

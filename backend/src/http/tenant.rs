@@ -13,6 +13,7 @@ use crate::app::AppState;
 use crate::domain::{Tenant, WidgetSettings, normalize_origin, permissions};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{ApiJson, StaffAuth};
+use crate::store::TenantChanges;
 use crate::wire;
 
 /// Most origins a tenant may allow.
@@ -71,13 +72,13 @@ pub async fn update_tenant(
     ApiJson(request): ApiJson<UpdateTenantRequest>,
 ) -> AppResult<Json<TenantInfo>> {
     permissions::can_manage_tenant(&actor)?;
-    let mut tenant = own_tenant(&state, &actor.tenant_id).await?;
+    let mut changes = TenantChanges::default();
     if let Some(name) = request.name {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::Invalid("name: 1 to 100 characters".into()));
         }
-        tenant.name = name.to_owned();
+        changes.name = Some(name.to_owned());
     }
     if let Some(origins) = request.allowed_origins {
         if origins.len() > MAX_ORIGINS {
@@ -93,15 +94,16 @@ pub async fn update_tenant(
             .collect::<AppResult<Vec<_>>>()?;
         normalized.sort();
         normalized.dedup();
-        tenant.allowed_origins = normalized;
+        changes.allowed_origins = Some(normalized);
     }
-    if let Some(require) = request.require_verified_identity {
-        tenant.require_verified_identity = require;
-    }
-    if let Some(preview) = request.typing_preview {
-        tenant.typing_preview = preview;
-    }
-    state.stores.tenants.update_tenant(&tenant).await?;
+    changes.require_verified_identity = request.require_verified_identity;
+    changes.typing_preview = request.typing_preview;
+    // Only the fields given are written, so a concurrent save of other settings survives.
+    let tenant = state
+        .stores
+        .tenants
+        .update_tenant(&actor.tenant_id, &changes)
+        .await?;
     Ok(Json(wire::tenant(&tenant)))
 }
 
@@ -138,9 +140,15 @@ pub async fn put_widget(
     }
     .normalized()
     .map_err(|e| AppError::Invalid(e.to_string()))?;
-    let mut tenant = own_tenant(&state, &actor.tenant_id).await?;
-    tenant.widget = widget;
-    state.stores.tenants.update_tenant(&tenant).await?;
+    let changes = TenantChanges {
+        widget: Some(widget),
+        ..TenantChanges::default()
+    };
+    let tenant = state
+        .stores
+        .tenants
+        .update_tenant(&actor.tenant_id, &changes)
+        .await?;
     Ok(Json(wire::widget_settings(&tenant.widget)))
 }
 

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 
 use crate::domain::{
     Agent, AgentProfile, Conversation, ConversationEvent, ConversationStatus, Message, NewMessage,
-    Presence, Staff, Tenant, Timestamp, Visitor,
+    Presence, RoutingSettings, Staff, Tenant, Timestamp, TypingNotice, Visitor, WidgetSettings,
 };
 
 /// What can go wrong in a store.
@@ -59,15 +59,33 @@ pub trait TenantStore: Send + Sync {
     async fn tenant_by_id(&self, id: &str) -> StoreResult<Option<Tenant>>;
     /// Finds a tenant by its public site key.
     async fn tenant_by_site_key(&self, site_key: &str) -> StoreResult<Option<Tenant>>;
-    /// Replaces a tenant's settings (name, allowed origins, `require_verified_identity`,
-    /// routing and widget settings, `typing_preview`); `id`, `site_key`, `created_at` and the
-    /// identity secret are left alone (see [`TenantStore::set_identity_secret`]). `NotFound` if
-    /// absent.
-    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+    /// Writes the settings present in `changes`, and only those, in one atomic step, and
+    /// returns the tenant as stored afterwards: two saves of different settings never undo
+    /// each other. `id`, `site_key`, `created_at` and the identity secret are never written
+    /// here (see [`TenantStore::set_identity_secret`]). `NotFound` if absent.
+    async fn update_tenant(&self, tenant_id: &str, changes: &TenantChanges) -> StoreResult<Tenant>;
     /// Replaces the identity secret (a rotation). Only this method writes it, so a settings
     /// change that read the tenant before a rotation cannot bring the old secret back.
     /// `NotFound` if absent.
     async fn set_identity_secret(&self, tenant_id: &str, secret: &str) -> StoreResult<()>;
+}
+
+/// Settings to change with [`TenantStore::update_tenant`]; `None` leaves a setting as stored.
+/// Values are already validated and normalised.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantChanges {
+    /// Display name.
+    pub name: Option<String>,
+    /// Origins the widget may be embedded on.
+    pub allowed_origins: Option<Vec<String>>,
+    /// Whether visitors must present a signed identity.
+    pub require_verified_identity: Option<bool>,
+    /// Whether staff see visitors' drafts.
+    pub typing_preview: Option<bool>,
+    /// Routing policy, teams and capacities (replaced as a whole).
+    pub routing: Option<RoutingSettings>,
+    /// The widget's look and texts (replaced as a whole).
+    pub widget: Option<WidgetSettings>,
 }
 
 /// Staff accounts.
@@ -381,6 +399,8 @@ pub enum Change {
     Conversation(Conversation),
     /// An agent's profile changed (presence, load, capacity, teams).
     Agent(Agent),
+    /// Someone started or stopped typing (announced with [`ChangeFeed::announce_typing`]).
+    Typing(TypingNotice),
 }
 
 /// The stream of [`Change`]s made by other instances.
@@ -393,6 +413,10 @@ pub trait ChangeFeed: Send + Sync {
     /// Follows changes from now on, in commit order per conversation. The stream yields `Err`
     /// or ends when the feed breaks; the caller subscribes again (after a pause).
     async fn subscribe(&self) -> StoreResult<ChangeStream>;
+    /// Hands typing notices to the other instances' feeds (as [`Change::Typing`], in this
+    /// order). Ephemeral: kept only long enough for the feeds to pick them up, never
+    /// durably, and never part of any history.
+    async fn announce_typing(&self, notices: &[TypingNotice]) -> StoreResult<()>;
 }
 
 /// Liveness of the database, for `/readyz`.

@@ -39,8 +39,8 @@ use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::{
-    Acknowledgment, ClientOptions, IndexOptions, ReadConcern, ReturnDocument, TransactionOptions,
-    WriteConcern,
+    Acknowledgment, ClientOptions, CollectionOptions, IndexOptions, ReadConcern, ReturnDocument,
+    TransactionOptions, WriteConcern,
 };
 use mongodb::{Client, Collection, Database, IndexModel};
 
@@ -48,16 +48,16 @@ use self::errors::{on_duplicate_key, store_error};
 use self::records::{
     AGENTS, AgentDoc, CONVERSATION_CLIENT_ID_INDEX, CONVERSATION_EVENTS, CONVERSATIONS,
     ConversationDoc, EventDoc, MESSAGES, MessageDoc, RoutingSettingsDoc, STAFF, StaffDoc, TENANTS,
-    TenantDoc, VISITORS, VisitorDoc, WidgetSettingsDoc, seq_to_bson,
+    TYPING, TenantDoc, TypingDoc, VISITORS, VisitorDoc, WidgetSettingsDoc, seq_to_bson,
 };
 use crate::domain::{
     Conversation, ConversationEvent, ConversationKind, ConversationStatus, Message, NewMessage,
-    Staff, Tenant, Timestamp, Visitor,
+    Staff, Tenant, Timestamp, TypingNotice, Visitor,
 };
 use crate::store::{
     Appended, Assignment, ChangeFeed, ChangeStream, ConversationFilter, ConversationStore,
     ListCursor, MessageStore, StaffStore, StoreError, StoreHealth, StoreResult, Stores,
-    TenantStore, VisitorStore,
+    TenantChanges, TenantStore, VisitorStore,
 };
 
 /// The database used when the URL names none.
@@ -81,6 +81,8 @@ pub struct MongoStore {
     messages: Collection<MessageDoc>,
     agents: Collection<AgentDoc>,
     events: Collection<EventDoc>,
+    /// Typing notices for other instances, written with `w: 1` (see `changes`).
+    typing: Collection<TypingDoc>,
     /// Options of the transactions that append messages and move conversations.
     transaction_options: TransactionOptions,
     /// Random id of this store (this natter instance), stamped on what it writes so that its
@@ -144,6 +146,17 @@ impl MongoStore {
             messages: db.collection(MESSAGES),
             agents: db.collection(AGENTS),
             events: db.collection(CONVERSATION_EVENTS),
+            typing: db.collection_with_options(
+                TYPING,
+                CollectionOptions::builder()
+                    .write_concern(
+                        WriteConcern::builder()
+                            .w(Acknowledgment::Nodes(1))
+                            .journal(false)
+                            .build(),
+                    )
+                    .build(),
+            ),
             transaction_options: TransactionOptions::builder()
                 .read_concern(ReadConcern::snapshot())
                 .write_concern(durable_write_concern())
@@ -294,6 +307,22 @@ impl MongoStore {
             ))
             .await
             .map_err(store_error)?;
+        // Typing notices are only a mailbox for the change streams: the server removes them
+        // one to two minutes after they were announced (its TTL pass runs once a minute).
+        self.typing
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "at": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name("expire_at".to_owned())
+                            .expire_after(Duration::from_secs(60))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -430,30 +459,49 @@ impl TenantStore for MongoStore {
         Ok(found.map(Tenant::from))
     }
 
-    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
-        let routing = mongodb::bson::to_bson(&RoutingSettingsDoc::from(&tenant.routing))
-            .map_err(|_| StoreError::Internal("mongodb: cannot encode routing settings".into()))?;
-        let widget = mongodb::bson::to_bson(&WidgetSettingsDoc::from(&tenant.widget))
-            .map_err(|_| StoreError::Internal("mongodb: cannot encode widget settings".into()))?;
-        let result = self
-            .tenants
-            .update_one(
-                doc! { "_id": &tenant.id },
-                doc! { "$set": {
-                    "name": &tenant.name,
-                    "allowed_origins": &tenant.allowed_origins,
-                    "require_verified_identity": tenant.require_verified_identity,
-                    "routing": routing,
-                    "widget": widget,
-                    "typing_preview": tenant.typing_preview,
-                } },
-            )
-            .await
-            .map_err(store_error)?;
-        if result.matched_count == 0 {
-            return Err(StoreError::NotFound);
+    async fn update_tenant(&self, tenant_id: &str, changes: &TenantChanges) -> StoreResult<Tenant> {
+        // Only the settings given are `$set`, so concurrent saves of different settings both
+        // survive; the document is returned as this update left it.
+        let mut set = Document::new();
+        if let Some(name) = &changes.name {
+            set.insert("name", name);
         }
-        Ok(())
+        if let Some(origins) = &changes.allowed_origins {
+            set.insert("allowed_origins", origins);
+        }
+        if let Some(require) = changes.require_verified_identity {
+            set.insert("require_verified_identity", require);
+        }
+        if let Some(preview) = changes.typing_preview {
+            set.insert("typing_preview", preview);
+        }
+        if let Some(routing) = &changes.routing {
+            let routing =
+                mongodb::bson::to_bson(&RoutingSettingsDoc::from(routing)).map_err(|_| {
+                    StoreError::Internal("mongodb: cannot encode routing settings".into())
+                })?;
+            set.insert("routing", routing);
+        }
+        if let Some(widget) = &changes.widget {
+            let widget =
+                mongodb::bson::to_bson(&WidgetSettingsDoc::from(widget)).map_err(|_| {
+                    StoreError::Internal("mongodb: cannot encode widget settings".into())
+                })?;
+            set.insert("widget", widget);
+        }
+        let found = if set.is_empty() {
+            self.tenants
+                .find_one(doc! { "_id": tenant_id })
+                .await
+                .map_err(store_error)?
+        } else {
+            self.tenants
+                .find_one_and_update(doc! { "_id": tenant_id }, doc! { "$set": set })
+                .return_document(ReturnDocument::After)
+                .await
+                .map_err(store_error)?
+        };
+        found.map(Tenant::from).ok_or(StoreError::NotFound)
     }
 
     async fn set_identity_secret(&self, tenant_id: &str, secret: &str) -> StoreResult<()> {
@@ -931,6 +979,10 @@ impl MessageStore for MongoStore {
 impl ChangeFeed for MongoStore {
     async fn subscribe(&self) -> StoreResult<ChangeStream> {
         self.subscribe_impl().await
+    }
+
+    async fn announce_typing(&self, notices: &[TypingNotice]) -> StoreResult<()> {
+        self.announce_typing_impl(notices).await
     }
 }
 

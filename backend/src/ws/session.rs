@@ -26,7 +26,7 @@ use crate::auth::Caller;
 use crate::auth::tokens::TokenKind;
 use crate::chat::PendingPost;
 use crate::chat::hub::{Member, Registration};
-use crate::domain::{Conversation, ConversationStatus, MAX_TYPING_PREVIEW_CHARS, truncate_chars};
+use crate::domain::{Conversation, ConversationStatus, TypingNotice};
 use crate::error::{AppError, AppResult};
 use crate::store::ConversationFilter;
 use crate::wire;
@@ -387,36 +387,31 @@ impl Session {
                 preview,
             } => {
                 if let Ok(conversation) = self.conversation(&conversation_id, false).await {
-                    // Only a visitor's draft, only while typing, only if the tenant wants it.
-                    let preview = match preview.filter(|p| !p.is_empty()) {
-                        Some(draft)
-                            if typing
-                                && matches!(self.caller, Caller::Visitor(_))
-                                && self.typing_preview_enabled().await =>
-                        {
-                            Some(truncate_chars(&draft, MAX_TYPING_PREVIEW_CHARS).to_owned())
-                        }
-                        _ => None,
-                    };
                     let author = self.author();
-                    let to_visitor = ServerFrame::Typing {
-                        conversation_id: conversation_id.clone(),
-                        author: author.clone(),
+                    // The tenant's setting is only looked up for a visitor's draft.
+                    let wants_preview = typing
+                        && author.kind == AuthorKind::Visitor
+                        && preview.as_deref().is_some_and(|p| !p.is_empty());
+                    let enabled = wants_preview && self.typing_preview_enabled().await;
+                    let preview = TypingNotice::allowed_preview(
+                        author.kind,
                         typing,
-                        preview: None,
-                    };
-                    let to_staff = ServerFrame::Typing {
+                        preview.as_deref(),
+                        enabled,
+                    );
+                    let notice = TypingNotice {
+                        tenant_id: conversation.tenant_id.clone(),
                         conversation_id,
-                        author,
+                        author_kind: author.kind,
+                        author_id: author.id,
+                        author_name: author.name,
+                        author_role: author.role,
                         typing,
                         preview,
                     };
-                    self.state.chat.hub().publish_typing(
-                        &conversation,
-                        &to_visitor,
-                        &to_staff,
-                        self.registration.id,
-                    );
+                    self.state
+                        .chat
+                        .typing(&conversation, notice, self.registration.id);
                 }
                 (Flow::Continue, None)
             }

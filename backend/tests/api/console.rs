@@ -566,7 +566,71 @@ async fn the_demo_tenant_has_work_for_the_console_and_seeding_twice_adds_nothing
     );
 }
 
+async fn settings_saved_at_the_same_time_from_different_pages_all_survive(kind: StoreKind) {
+    let app = TestApp::spawn(kind).await;
+    let t = app.tenant(&[]).await;
+    let owner = &t.owner.token;
+    let routing = json!({
+        "policy": "auto",
+        "when_unavailable": "queue",
+        "default_capacity": 4,
+        "keep_assigned_on_agent_loss": false,
+        "away_message": "Back soon",
+        "teams": [],
+    });
+    let responses = futures_util::future::join_all([
+        app.call(
+            Method::PATCH,
+            owner,
+            "/v1/tenant",
+            Some(json!({ "name": "Renamed Shop" })),
+        ),
+        app.call(
+            Method::PATCH,
+            owner,
+            "/v1/tenant",
+            Some(json!({ "typing_preview": true })),
+        ),
+        app.call(
+            Method::PATCH,
+            owner,
+            "/v1/tenant",
+            Some(json!({ "allowed_origins": ["https://shop.example"] })),
+        ),
+        app.call(
+            Method::PUT,
+            owner,
+            "/v1/tenant/widget",
+            Some(json!({ "color": "#0F766E", "position": "left" })),
+        ),
+        app.call(Method::PUT, owner, "/v1/routing/settings", Some(routing)),
+    ])
+    .await;
+    for (status, body) in &responses {
+        assert_eq!(*status, 200, "{body}");
+    }
+    // Each answer is the tenant as stored after its own save.
+    assert_eq!(responses[0].1["name"], json!("Renamed Shop"));
+    assert_eq!(responses[1].1["typing_preview"], json!(true));
+
+    let tenant = app.get_json(owner, "/v1/tenant").await;
+    assert_eq!(tenant["name"], json!("Renamed Shop"));
+    assert_eq!(tenant["typing_preview"], json!(true));
+    assert_eq!(tenant["allowed_origins"], json!(["https://shop.example"]));
+    let widget = app.get_json(owner, "/v1/tenant/widget").await;
+    assert_eq!(
+        (&widget["color"], &widget["position"]),
+        (&json!("#0f766e"), &json!("left"))
+    );
+    let routing = app.get_json(owner, "/v1/routing/settings").await;
+    assert_eq!(
+        (&routing["policy"], &routing["default_capacity"]),
+        (&json!("auto"), &json!(4))
+    );
+}
+
 for_both_stores!(
+    settings_saved_at_the_same_time_from_different_pages_all_survive,
     the_demo_tenant_has_work_for_the_console_and_seeding_twice_adds_nothing,
     typing_previews_reach_staff_only_and_only_when_the_tenant_enables_them,
     staff_messages_carry_the_authors_role,

@@ -1,9 +1,11 @@
-//! Several natter instances on one MongoDB: live events cross instances, claims have one winner,
-//! and seqs stay gap-free. (The embedded SQLite store serves a single instance, so these run on
-//! MongoDB only.)
+//! Several natter instances on one MongoDB: live events (typing included) cross instances,
+//! claims have one winner, and seqs stay gap-free. (The embedded SQLite store serves a single
+//! instance, so these run on MongoDB only.)
 
 use futures_util::future::join_all;
-use natter_sdk::protocol::{ClientFrame, ServerFrame};
+use natter_sdk::protocol::{AuthorKind, ClientFrame, ServerFrame};
+use reqwest::Method;
+use serde_json::json;
 
 use crate::helpers::{StoreKind, TestApp, fresh_database};
 
@@ -45,6 +47,107 @@ async fn a_visitor_on_one_instance_and_an_agent_on_another_talk_live() {
         })
         .await;
     assert_eq!(reply.text, "answered via B");
+}
+
+fn typing(conversation_id: &str, typing: bool, preview: Option<&str>) -> ClientFrame {
+    ClientFrame::Typing {
+        conversation_id: conversation_id.to_owned(),
+        typing,
+        preview: preview.map(str::to_owned),
+    }
+}
+
+/// The next `typing` frame: conversation, author kind, typing, preview.
+async fn next_typing(
+    ws: &mut crate::helpers::WsClient,
+) -> (String, AuthorKind, bool, Option<String>) {
+    ws.until(|f| match f {
+        ServerFrame::Typing {
+            conversation_id,
+            author,
+            typing,
+            preview,
+        } => Some((conversation_id, author.kind, typing, preview)),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_and_previews_cross_instances_to_the_same_audience_as_locally() {
+    let (a, b) = two_instances().await;
+    let t = a.tenant(&[]).await;
+    let (status, _) = a
+        .call(
+            Method::PATCH,
+            &t.owner.token,
+            "/v1/tenant",
+            Some(json!({ "typing_preview": true })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let visitor = a.visitor(&t.tenant.site_key).await;
+    let conversation = a.start_conversation(&visitor.visitor_token).await;
+    let room = a.get_json(&t.agent_a.token, "/v1/staff-room").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let mut agent_on_b = b.ws(&t.agent_a.token).await;
+    let mut visitor_tab_on_b = b.ws(&visitor.visitor_token).await;
+    let mut colleague_on_a = a.ws(&t.agent_b.token).await;
+    let mut visitor_on_a = a.ws(&visitor.visitor_token).await;
+
+    // A visitor's typing and draft, typed on A: staff on B get the preview, the visitor's own
+    // tab on B only the indicator.
+    visitor_on_a
+        .send(&typing(&conversation, true, Some("Where is my ord")))
+        .await;
+    assert_eq!(
+        next_typing(&mut agent_on_b).await,
+        (
+            conversation.clone(),
+            AuthorKind::Visitor,
+            true,
+            Some("Where is my ord".into())
+        )
+    );
+    assert_eq!(
+        next_typing(&mut visitor_tab_on_b).await,
+        (conversation.clone(), AuthorKind::Visitor, true, None)
+    );
+
+    // The staff room's typing crosses to staff only. A staff member's draft is never
+    // forwarded, on either instance.
+    colleague_on_a
+        .send(&typing(&room, true, Some("colleague's draft")))
+        .await;
+    assert_eq!(
+        next_typing(&mut agent_on_b).await,
+        (room.clone(), AuthorKind::Staff, true, None)
+    );
+
+    // Stopping crosses too, without a preview. Notices arrive in the order they were sent, so
+    // the visitor's tab on B receiving this one next shows it never got the staff room's.
+    visitor_on_a
+        .send(&typing(&conversation, false, Some("left over")))
+        .await;
+    assert_eq!(
+        next_typing(&mut agent_on_b).await,
+        (conversation.clone(), AuthorKind::Visitor, false, None)
+    );
+    assert_eq!(
+        next_typing(&mut visitor_tab_on_b).await,
+        (conversation.clone(), AuthorKind::Visitor, false, None)
+    );
+
+    // The other way round: the agent on B types to the visitor on A.
+    agent_on_b.send(&typing(&conversation, true, None)).await;
+    let (on, kind, typing_now, preview) = next_typing(&mut visitor_on_a).await;
+    assert_eq!(
+        (on, kind, typing_now, preview),
+        (conversation.clone(), AuthorKind::Staff, true, None)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

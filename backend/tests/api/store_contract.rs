@@ -18,6 +18,7 @@ use natter_server::domain::{
 };
 use natter_server::store::{
     Appended, Assignment, ConversationFilter, ListCursor, StoreError, StoreResult, Stores,
+    TenantChanges,
 };
 
 use crate::stores::TestDatabase;
@@ -347,11 +348,12 @@ async fn updating_a_tenant_replaces_its_mutable_fields(stores: &Stores) {
         ..t.clone()
     };
     // The identity secret is not among them: only a rotation writes it.
-    let ignored = Tenant {
-        identity_secret: "not written".to_owned(),
-        ..changed.clone()
-    };
-    stores.tenants.update_tenant(&ignored).await.unwrap();
+    let returned = stores
+        .tenants
+        .update_tenant(&t.id, &every_setting(&changed))
+        .await
+        .unwrap();
+    assert_eq!(returned, changed, "the tenant as stored is returned");
     assert_eq!(
         stores.tenants.tenant_by_id(&t.id).await.unwrap(),
         Some(changed.clone())
@@ -365,7 +367,13 @@ async fn updating_a_tenant_replaces_its_mutable_fields(stores: &Stores) {
         Some(changed.clone())
     );
 
-    assert_not_found(stores.tenants.update_tenant(&tenant("Missing")).await);
+    let missing = tenant("Missing");
+    assert_not_found(
+        stores
+            .tenants
+            .update_tenant(&missing.id, &every_setting(&missing))
+            .await,
+    );
 
     stores
         .tenants
@@ -380,6 +388,103 @@ async fn updating_a_tenant_replaces_its_mutable_fields(stores: &Stores) {
         })
     );
     assert_not_found(stores.tenants.set_identity_secret("missing", "x").await);
+}
+
+/// A save of every setting, as `t` has them.
+pub(crate) fn every_setting(t: &Tenant) -> TenantChanges {
+    TenantChanges {
+        name: Some(t.name.clone()),
+        allowed_origins: Some(t.allowed_origins.clone()),
+        require_verified_identity: Some(t.require_verified_identity),
+        typing_preview: Some(t.typing_preview),
+        routing: Some(t.routing.clone()),
+        widget: Some(t.widget.clone()),
+    }
+}
+
+async fn saves_of_different_tenant_settings_never_undo_each_other(stores: &Stores) {
+    let t = tenant("Acme");
+    stores.tenants.create_tenant(&t).await.unwrap();
+    let widget = WidgetSettings {
+        color: "#0f766e".to_owned(),
+        ..WidgetSettings::default()
+    };
+    let saves = [
+        TenantChanges {
+            name: Some("Acme Inc.".to_owned()),
+            ..TenantChanges::default()
+        },
+        TenantChanges {
+            typing_preview: Some(true),
+            ..TenantChanges::default()
+        },
+        TenantChanges {
+            allowed_origins: Some(vec!["https://acme.example".to_owned()]),
+            require_verified_identity: Some(true),
+            ..TenantChanges::default()
+        },
+        TenantChanges {
+            routing: Some(routing_with_teams()),
+            ..TenantChanges::default()
+        },
+        TenantChanges {
+            widget: Some(widget.clone()),
+            ..TenantChanges::default()
+        },
+    ];
+    // All at once, as from several settings pages open together.
+    let results = futures_util::future::join_all(
+        saves.iter().map(|c| stores.tenants.update_tenant(&t.id, c)),
+    )
+    .await;
+    for result in results {
+        result.unwrap();
+    }
+    let expected = Tenant {
+        name: "Acme Inc.".to_owned(),
+        typing_preview: true,
+        allowed_origins: vec!["https://acme.example".to_owned()],
+        require_verified_identity: true,
+        routing: routing_with_teams(),
+        widget,
+        ..t.clone()
+    };
+    assert_eq!(
+        stores.tenants.tenant_by_id(&t.id).await.unwrap(),
+        Some(expected.clone())
+    );
+
+    // One setting more, afterwards: the others stay; an empty save changes nothing.
+    let renamed = stores
+        .tenants
+        .update_tenant(
+            &t.id,
+            &TenantChanges {
+                name: Some("Acme".to_owned()),
+                ..TenantChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+    let expected = Tenant {
+        name: "Acme".to_owned(),
+        ..expected
+    };
+    assert_eq!(renamed, expected);
+    assert_eq!(
+        stores
+            .tenants
+            .update_tenant(&t.id, &TenantChanges::default())
+            .await
+            .unwrap(),
+        expected
+    );
+    assert_not_found(
+        stores
+            .tenants
+            .update_tenant("missing", &TenantChanges::default())
+            .await,
+    );
 }
 
 async fn a_tenants_widget_settings_round_trip_and_an_update_replaces_them(stores: &Stores) {
@@ -416,7 +521,11 @@ async fn a_tenants_widget_settings_round_trip_and_an_update_replaces_them(stores
         },
         ..t.clone()
     };
-    stores.tenants.update_tenant(&plain).await.unwrap();
+    stores
+        .tenants
+        .update_tenant(&plain.id, &every_setting(&plain))
+        .await
+        .unwrap();
     assert_eq!(
         stores
             .tenants
@@ -432,7 +541,11 @@ async fn a_tenants_widget_settings_round_trip_and_an_update_replaces_them(stores
         routing: routing_with_teams(),
         ..plain.clone()
     };
-    stores.tenants.update_tenant(&renamed).await.unwrap();
+    stores
+        .tenants
+        .update_tenant(&renamed.id, &every_setting(&renamed))
+        .await
+        .unwrap();
     let reread = stores.tenants.tenant_by_id(&t.id).await.unwrap().unwrap();
     assert_eq!(reread.widget, plain.widget);
     assert_eq!(reread, renamed);
@@ -1785,7 +1898,11 @@ async fn data_survives_closing_and_reopening_the_store(db: &TestDatabase) {
         },
         ..acme
     };
-    stores.tenants.update_tenant(&acme).await.unwrap();
+    stores
+        .tenants
+        .update_tenant(&acme.id, &every_setting(&acme))
+        .await
+        .unwrap();
     let s = staff(&acme, "ann@acme.example", CREATED);
     stores.staff.create_staff(&s).await.unwrap();
     new_agent(&stores, &acme, &s.id).await;
@@ -1928,6 +2045,7 @@ store_contract! {
         a_tenant_is_found_by_id_and_by_site_key,
         a_taken_site_key_or_tenant_id_is_a_conflict,
         updating_a_tenant_replaces_its_mutable_fields,
+        saves_of_different_tenant_settings_never_undo_each_other,
         a_tenants_widget_settings_round_trip_and_an_update_replaces_them,
         a_staff_account_is_found_by_id_in_its_tenant_only_and_by_email,
         an_email_is_unique_across_all_tenants,

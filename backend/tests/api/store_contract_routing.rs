@@ -17,8 +17,8 @@ use natter_server::store::{StoreError, StoreResult, Stores};
 
 use crate::store_contract::{
     CREATED, assert_at_capacity, assert_conflict, assert_not_found, assign, assignment,
-    conversation, new_agent, new_conversation, reload, reload_agent, routing_with_teams,
-    store_contract, tenant, tenant_with_visitor,
+    conversation, every_setting, new_agent, new_conversation, reload, reload_agent,
+    routing_with_teams, store_contract, tenant, tenant_with_visitor,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -152,7 +152,11 @@ async fn a_tenants_routing_settings_round_trip_and_an_update_replaces_them(store
         },
         ..t.clone()
     };
-    stores.tenants.update_tenant(&regrouped).await.unwrap();
+    stores
+        .tenants
+        .update_tenant(&regrouped.id, &every_setting(&regrouped))
+        .await
+        .unwrap();
     assert_eq!(
         stores.tenants.tenant_by_id(&t.id).await.unwrap(),
         Some(regrouped.clone())
@@ -170,7 +174,11 @@ async fn a_tenants_routing_settings_round_trip_and_an_update_replaces_them(store
         routing: RoutingSettings::default(),
         ..t.clone()
     };
-    stores.tenants.update_tenant(&one_pool).await.unwrap();
+    stores
+        .tenants
+        .update_tenant(&one_pool.id, &every_setting(&one_pool))
+        .await
+        .unwrap();
     assert_eq!(
         stores.tenants.tenant_by_id(&t.id).await.unwrap(),
         Some(one_pool)

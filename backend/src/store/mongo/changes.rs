@@ -16,6 +16,15 @@
 //!
 //! Conversation and agent updates are looked up by id when they arrive (the current state, like
 //! the driver's `updateLookup`, but only for these rarer writes rather than for every event).
+//!
+//! Typing indicators cross instances the same way: [`MongoStore::announce_typing_impl`] inserts
+//! each notice into the small `typing` collection, stamped with `origin` like a message, and
+//! the stream keeps the other instances' inserts. The collection is only a mailbox: a TTL index
+//! removes notices a minute after they were written (the server's TTL pass runs once a minute,
+//! so within two; their deletions are filtered out like every other delete),
+//! the writes are acknowledged by the primary alone (`w: 1`, no journal wait: a notice lost in
+//! a failover is a typing indicator that did not show), and the instance writes them from one
+//! task, several at a time (see `crate::chat::relay::TypingForwarder`).
 
 use futures_util::{StreamExt, TryStreamExt};
 use mongodb::bson::{self, Bson, Document, Regex, doc};
@@ -23,8 +32,10 @@ use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
 
 use super::MongoStore;
 use super::errors::store_error;
-use super::records::{AGENTS, AgentDoc, CONVERSATIONS, ConversationDoc, MESSAGES, MessageDoc};
-use crate::domain::{Agent, Conversation, Message};
+use super::records::{
+    AGENTS, AgentDoc, CONVERSATIONS, ConversationDoc, MESSAGES, MessageDoc, TYPING, TypingDoc,
+};
+use crate::domain::{Agent, Conversation, Message, TypingNotice};
 use crate::store::{Change, ChangeStream, StoreError, StoreResult};
 
 /// The `change_id` of a conversation or agent write by this instance.
@@ -32,14 +43,15 @@ pub(super) fn change_id(instance: &str) -> String {
     format!("{instance}:{}", crate::domain::new_id())
 }
 
-/// The server-side filter: other instances' messages, conversation and agent changes.
+/// The server-side filter: other instances' messages, typing notices, conversation and agent
+/// changes.
 fn pipeline(instance: &str) -> Vec<Document> {
     let not_ours = Bson::RegularExpression(Regex {
         pattern: format!("^{instance}:"),
         options: String::new(),
     });
     let mut branches = vec![doc! {
-        "ns.coll": MESSAGES,
+        "ns.coll": { "$in": [MESSAGES, TYPING] },
         "operationType": "insert",
         "fullDocument.origin": { "$ne": instance },
     }];
@@ -102,6 +114,16 @@ impl MongoStore {
         Ok(changes)
     }
 
+    /// See [`crate::store::ChangeFeed::announce_typing`] and the module docs.
+    pub(super) async fn announce_typing_impl(&self, notices: &[TypingNotice]) -> StoreResult<()> {
+        if notices.is_empty() {
+            return Ok(());
+        }
+        let docs = notices.iter().map(|t| TypingDoc::new(t, &self.instance));
+        self.typing.insert_many(docs).await.map_err(store_error)?;
+        Ok(())
+    }
+
     /// The change an event stands for.
     async fn change(&self, event: ChangeStreamEvent<Document>) -> StoreResult<Option<Change>> {
         let collection = event.ns.as_ref().and_then(|ns| ns.coll.as_deref());
@@ -110,6 +132,11 @@ impl MongoStore {
                 let doc = event.full_document.ok_or_else(missing_document)?;
                 let message: MessageDoc = bson::from_document(doc).map_err(undecodable)?;
                 Ok(Some(Change::Message(Message::try_from(message)?)))
+            }
+            (Some(TYPING), OperationType::Insert) => {
+                let doc = event.full_document.ok_or_else(missing_document)?;
+                let notice: TypingDoc = bson::from_document(doc).map_err(undecodable)?;
+                Ok(Some(Change::Typing(TypingNotice::from(notice))))
             }
             (Some(CONVERSATIONS), OperationType::Insert) => {
                 let doc = event.full_document.ok_or_else(missing_document)?;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 
 use super::MongoStore;
 use crate::domain::{
@@ -358,4 +358,50 @@ async fn other_instances_see_agent_changes_but_not_lease_refreshes() {
     // `a` never hears about its own writes.
     let nothing = tokio::time::timeout(Duration::from_millis(500), own_feed.next()).await;
     assert!(nothing.is_err(), "own change delivered: {nothing:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_notices_reach_other_instances_in_order_and_expire() {
+    let url = fresh_database_url("natter_typing_feed");
+    let a = MongoStore::connect(&url).await.expect("connect a");
+    let b = MongoStore::connect(&url).await.expect("connect b");
+    let mut feed = b.subscribe().await.expect("subscribe");
+    let mut own_feed = a.subscribe().await.expect("subscribe");
+
+    let notice = |typing: bool, preview: Option<&str>| crate::domain::TypingNotice {
+        tenant_id: "t".into(),
+        conversation_id: "c".into(),
+        author_kind: AuthorKind::Visitor,
+        author_id: "v".into(),
+        author_name: Some("Zoë".into()),
+        author_role: None,
+        typing,
+        preview: preview.map(str::to_owned),
+    };
+    let started = notice(true, Some("Where is"));
+    let stopped = notice(false, None);
+    a.announce_typing(&[started.clone(), stopped.clone()])
+        .await
+        .expect("announce");
+    assert_eq!(next_change(&mut feed).await, Change::Typing(started));
+    assert_eq!(next_change(&mut feed).await, Change::Typing(stopped));
+    a.announce_typing(&[]).await.expect("nothing to announce");
+
+    // The notices are only a mailbox: the server removes them (a TTL index on `at`).
+    let indexes: Vec<mongodb::IndexModel> = a
+        .typing
+        .list_indexes()
+        .await
+        .expect("indexes")
+        .try_collect()
+        .await
+        .expect("indexes");
+    let expiry = indexes
+        .iter()
+        .filter_map(|i| i.options.as_ref())
+        .find(|o| o.name.as_deref() == Some("expire_at"))
+        .and_then(|o| o.expire_after);
+    assert_eq!(expiry, Some(Duration::from_secs(60)));
+    let nothing = tokio::time::timeout(Duration::from_millis(500), own_feed.next()).await;
+    assert!(nothing.is_err(), "own typing delivered: {nothing:?}");
 }

@@ -10,7 +10,7 @@ use super::rows::{
 };
 use super::{SqliteStore, db_error, immediate};
 use crate::domain::{Conversation, Staff, Tenant, Visitor};
-use crate::store::{StaffStore, StoreError, StoreResult, TenantStore, VisitorStore};
+use crate::store::{StaffStore, StoreError, StoreResult, TenantChanges, TenantStore, VisitorStore};
 
 /// `NotFound` when an update touched no row.
 fn touched(rows: usize) -> StoreResult<()> {
@@ -75,30 +75,41 @@ impl TenantStore for SqliteStore {
         .await
     }
 
-    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
-        let t = tenant.clone();
+    async fn update_tenant(&self, tenant_id: &str, changes: &TenantChanges) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_owned();
+        let changes = changes.clone();
         self.write(move |conn| {
-            // The site key and creation time are not mutable: the key is embedded in
-            // customers' pages. The identity secret has its own method.
+            // Each setting is written only when given (a NULL parameter keeps the column), so
+            // concurrent saves of different settings both survive. The site key and creation
+            // time are not mutable: the key is embedded in customers' pages. The identity
+            // secret has its own method. The one writer connection runs this statement and the
+            // read after it with no other write in between.
             let rows = conn
                 .prepare_cached(
-                    "UPDATE tenants SET name = ?2, allowed_origins = ?3, \
-                     require_verified_identity = ?4, routing = ?5, widget = ?6, \
-                     typing_preview = ?7 WHERE id = ?1",
+                    "UPDATE tenants SET name = COALESCE(?2, name), \
+                     allowed_origins = COALESCE(?3, allowed_origins), \
+                     require_verified_identity = COALESCE(?4, require_verified_identity), \
+                     routing = COALESCE(?5, routing), widget = COALESCE(?6, widget), \
+                     typing_preview = COALESCE(?7, typing_preview) WHERE id = ?1",
                 )
                 .and_then(|mut stmt| {
                     stmt.execute(params![
-                        t.id,
-                        t.name,
-                        strings_json(&t.allowed_origins),
-                        t.require_verified_identity,
-                        routing_json(&t.routing),
-                        widget_json(&t.widget),
-                        t.typing_preview,
+                        tenant_id,
+                        changes.name,
+                        changes.allowed_origins.as_deref().map(strings_json),
+                        changes.require_verified_identity,
+                        changes.routing.as_ref().map(routing_json),
+                        changes.widget.as_ref().map(widget_json),
+                        changes.typing_preview,
                     ])
                 })
                 .map_err(db_error)?;
-            touched(rows)
+            touched(rows)?;
+            conn.prepare_cached(&format!(
+                "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?1"
+            ))
+            .and_then(|mut stmt| stmt.query_row([tenant_id], tenant_from_row))
+            .map_err(db_error)
         })
         .await
     }
