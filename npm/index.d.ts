@@ -257,9 +257,13 @@ export declare class ChatClient {
 }
 
 export interface CreateChatClientOptions extends ChatClientOptions {
-  /** Where to fetch the wasm module; see `BootOptions.wasmUrl`. */
+  /**
+   * Where to fetch the ChatClient's wasm module; default `./pkg-client/natter_chat_client_bg.wasm`
+   * next to this module (a module of its own, smaller than the widget's; see
+   * `BootOptions.wasmUrl` for bundlers).
+   */
   wasmUrl?: string | URL;
 }
 
-/** Loads the wasm module (once per page) and creates a headless client. */
+/** Loads the ChatClient's wasm module (once per page) and creates a headless client. */
 export function createChatClient(options: CreateChatClientOptions): Promise<ChatClient>;

@@ -1,6 +1,10 @@
 //! JSON in the browser: the protocol's frames and the REST bodies a browser client needs,
 //! converted to and from the browser's own `JSON.parse` / `JSON.stringify` values (feature `js`).
 //!
+//! Its one user is the visitor widget (the agent console reads JSON with serde_json), so it
+//! decodes the server frames a **visitor** can receive (docs/protocol.md, "Who receives what");
+//! staff-only frames decode as [`ServerFrame::Unknown`], which clients ignore.
+//!
 //! Why not serde: serde-derived deserializers for internally tagged enums buffer every frame into
 //! an intermediate tree, and either serde_json or serde-wasm-bindgen adds 28–57 KB gzip to a wasm
 //! module, more than the widget's whole budget allows. These hand-written conversions add a few
@@ -22,9 +26,9 @@ use crate::api::{
 };
 use crate::client::OutboxEntry;
 use crate::protocol::{
-    AgentCard, AgentStatus, Author, AuthorKind, ClientFrame, Contact, ConversationStatus,
-    ConversationSummary, ErrorCode, Message, Presence, Principal, PrincipalKind, QueueLength,
-    RoutingPolicy, ServerFrame, StaffRef, StaffRole, TransferTarget, WhenUnavailable,
+    AgentCard, Author, AuthorKind, ClientFrame, Contact, ConversationStatus, ConversationSummary,
+    ErrorCode, Message, Principal, PrincipalKind, RoutingPolicy, ServerFrame, StaffRef, StaffRole,
+    TransferTarget, WhenUnavailable,
 };
 
 /// A JSON text that is not the expected shape: `field` is the first field found missing or of
@@ -177,11 +181,6 @@ fn items<T: FromJs>(array: &Array) -> Decoded<Vec<T>> {
 
 fn list<T: FromJs>(parent: &JsValue, key: &'static str) -> Decoded<Vec<T>> {
     items(&array(parent, key)?)
-}
-
-fn strings(parent: &JsValue, key: &'static str) -> Decoded<Vec<String>> {
-    // Same as `list::<String>`, except that an item that is not a string names `key`.
-    items(&array(parent, key)?).or(bad(key))
 }
 
 /// Reads a string field and maps it through `pick` (an enum's wire names).
@@ -346,32 +345,6 @@ impl FromJs for TransferTarget {
     }
 }
 
-impl FromJs for QueueLength {
-    fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(QueueLength {
-            team: opt_string(v, "team")?,
-            waiting: u32_field(v, "waiting")?,
-        })
-    }
-}
-
-impl FromJs for AgentStatus {
-    fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(AgentStatus {
-            id: string(v, "id")?,
-            name: string(v, "name")?,
-            avatar_url: opt_string(v, "avatar_url")?,
-            presence: named(v, "presence", Presence::parse)?,
-            chosen_presence: named(v, "chosen_presence", Presence::parse)?,
-            load: u32_field(v, "load")?,
-            capacity: u32_field(v, "capacity")?,
-            teams: strings(v, "teams")?,
-        })
-    }
-}
-
 impl FromJs for ErrorCode {
     fn from_js(v: &JsValue) -> Decoded<Self> {
         let Some(code) = v.as_string() else {
@@ -462,18 +435,10 @@ impl FromJs for ServerFrame {
                 to: nested(v, "to")?,
                 note: opt_string(v, "note")?,
             },
-            "offer" => ServerFrame::Offer {
-                conversation: nested(v, "conversation")?,
-            },
-            "offer_withdrawn" => ServerFrame::OfferWithdrawn {
-                conversation_id: string(v, "conversation_id")?,
-            },
-            "queue_length" => ServerFrame::QueueLength {
-                queues: list(v, "queues")?,
-            },
-            "presence" => ServerFrame::Presence {
-                agent: nested(v, "agent")?,
-            },
+            // Staff-only frames (`offer`, `offer_withdrawn`, `queue_length`, `presence`) never
+            // reach a visitor's socket (docs/protocol.md, "Who receives what"), and the only user
+            // of this codec is the visitor widget: they are ignored like frames from a newer
+            // server rather than carrying their decoders into the widget's wasm.
             // Frames from a newer server are ignored, as the protocol asks.
             _ => ServerFrame::Unknown,
         })

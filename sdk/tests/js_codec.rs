@@ -1,5 +1,6 @@
 //! The browser codec (`natter_sdk::js`) against serde_json, in a real browser: every server frame
-//! serde_json writes decodes to the same value, and every client frame and REST request the
+//! a visitor can receive that serde_json writes decodes to the same value (staff-only frames are
+//! read as `Unknown`), and every client frame and REST request the
 //! browser writes reads back through serde to the same value. This keeps the hand-spelled field
 //! names of `js.rs` in step with the one protocol definition.
 //!
@@ -73,7 +74,8 @@ fn card() -> AgentCard {
     }
 }
 
-fn every_server_frame() -> Vec<ServerFrame> {
+/// Every frame a visitor's socket can receive, in each shape that matters.
+fn every_visitor_frame() -> Vec<ServerFrame> {
     let mut bare = summary();
     bare.assignee = None;
     bare.last_message_preview = None;
@@ -191,6 +193,16 @@ fn every_server_frame() -> Vec<ServerFrame> {
             to: TransferTarget::Queue,
             note: None,
         },
+    ]
+}
+
+/// The frames only staff sockets receive (docs/protocol.md, "Who receives what"): the browser
+/// codec, whose one user is the visitor widget, reads them as `Unknown` and so ignores them.
+fn staff_only_frames() -> Vec<ServerFrame> {
+    let mut bare = summary();
+    bare.assignee = None;
+    bare.status = ConversationStatus::Unassigned;
+    vec![
         ServerFrame::Offer { conversation: bare },
         ServerFrame::OfferWithdrawn {
             conversation_id: "c1".into(),
@@ -270,14 +282,58 @@ fn value<T: Serialize>(v: &T) -> serde_json::Value {
 }
 
 #[wasm_bindgen_test]
-fn every_server_frame_serde_writes_decodes_to_the_same_value() {
-    for frame in every_server_frame() {
+fn every_visitor_frame_serde_writes_decodes_to_the_same_value() {
+    for frame in every_visitor_frame() {
         let text = serde_json::to_string(&frame).expect("serializable");
         let decoded: ServerFrame = js::parse(&text).unwrap_or_else(|e| {
             panic!("{text} did not decode: field {}", e.field);
         });
         assert_eq!(decoded, frame, "{text}");
     }
+}
+
+#[wasm_bindgen_test]
+fn staff_only_frames_are_ignored_like_unknown_ones() {
+    for frame in staff_only_frames() {
+        let text = serde_json::to_string(&frame).expect("serializable");
+        assert_eq!(
+            js::parse::<ServerFrame>(&text),
+            Ok(ServerFrame::Unknown),
+            "{text}"
+        );
+    }
+}
+
+/// The two lists above cover every server frame variant between them (a variant added to the
+/// protocol must be added to the match below and to one of the lists).
+#[wasm_bindgen_test]
+fn every_server_frame_variant_is_covered() {
+    let mut seen = std::collections::BTreeSet::new();
+    for frame in every_visitor_frame().into_iter().chain(staff_only_frames()) {
+        let variant = match frame {
+            ServerFrame::Welcome { .. } => "welcome",
+            ServerFrame::Sent { .. } => "sent",
+            ServerFrame::Synced { .. } => "synced",
+            ServerFrame::Error { .. } => "error",
+            ServerFrame::Message { .. } => "message",
+            ServerFrame::Typing { .. } => "typing",
+            ServerFrame::Conversation { .. } => "conversation",
+            ServerFrame::Pong { .. } => "pong",
+            ServerFrame::Reconnect { .. } => "reconnect",
+            ServerFrame::Queued { .. } => "queued",
+            ServerFrame::Away { .. } => "away",
+            ServerFrame::Assigned { .. } => "assigned",
+            ServerFrame::Transferred { .. } => "transferred",
+            ServerFrame::Offer { .. } => "offer",
+            ServerFrame::OfferWithdrawn { .. } => "offer_withdrawn",
+            ServerFrame::QueueLength { .. } => "queue_length",
+            ServerFrame::Presence { .. } => "presence",
+            // `ServerFrame` is `#[non_exhaustive]`; `Unknown` is what unreadable frames become.
+            _ => continue,
+        };
+        seen.insert(variant);
+    }
+    assert_eq!(seen.len(), 17, "{seen:?}");
 }
 
 #[wasm_bindgen_test]

@@ -18,15 +18,17 @@
 // It also copies `launcher.js` to `<npm>/launcher.js`: `npm/index.js` imports `./launcher.js`,
 // so the npm package draws exactly the launcher the script tag draws. `widget/loader/launcher.js`
 // is the only source; the copy is generated (ignored by git, like `npm/pkg/`). It removes
-// the `.gitignore` wasm-pack writes into `<pkg>` (its `*` would keep the files out of `npm pack`).
+// the `.gitignore` wasm-pack writes into `<pkg>` and `<npm>/pkg-client` (the headless
+// ChatClient's build; its `*` would keep the files out of `npm pack`).
 //
 // Budgets (gzip, zlib level 9; everything fetched at first open is loader + glue + wasm, the
 // widget has no separate CSS):
 // - the loader: at most 2,048 bytes, enforced (exit status 1);
 // - first open: the target is 40,960 bytes (issue 4). It is NOT met yet: the widget is about
-//   66 KB. Until it is, the build prints a warning when over the target and enforces an interim
-//   ceiling of 71,680 bytes, so that the widget cannot quietly grow further while it is being
-//   slimmed down. Lower FIRST_OPEN_CEILING as it shrinks; remove it once the target holds.
+//   67 KB. Until it is, the build prints a warning when over the target and enforces an
+//   interim ceiling of about 1 KB above the last measured size, so that the widget cannot quietly
+//   grow further while it is being slimmed down. Lower FIRST_OPEN_CEILING as it shrinks; remove
+//   it (and fail on FIRST_OPEN_BUDGET instead) once the target holds.
 // The files are written either way, to be looked at.
 
 import { createHash } from 'node:crypto';
@@ -39,7 +41,7 @@ import * as esbuild from 'esbuild';
 
 const LOADER_BUDGET = 2048;
 const FIRST_OPEN_BUDGET = 40960;
-const FIRST_OPEN_CEILING = 71680;
+const FIRST_OPEN_CEILING = 63800;
 // Browsers with constructable stylesheets and `adoptedStyleSheets` (which the widget needs).
 const TARGET = ['chrome91', 'edge91', 'firefox101', 'safari16.4'];
 
@@ -123,6 +125,7 @@ writeFileSync(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\
 mkdirSync(resolve(args.npm), { recursive: true });
 copyFileSync(join(here, 'launcher.js'), join(resolve(args.npm), 'launcher.js'));
 rmSync(join(pkg, '.gitignore'), { force: true });
+rmSync(join(resolve(args.npm), 'pkg-client', '.gitignore'), { force: true });
 
 const total = Object.values(sizes).reduce((sum, s) => sum + s.gzip, 0);
 const rows = [...Object.entries(sizes), ['total at first open', { raw: NaN, gzip: total }]];

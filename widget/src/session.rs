@@ -190,6 +190,7 @@ impl Session {
     }
 
     /// Sets who re-renders after changes.
+    #[cfg(not(feature = "headless"))]
     pub fn set_observer(&self, observer: Observer) {
         self.0.borrow_mut().observer = Some(observer);
     }
@@ -211,6 +212,7 @@ impl Session {
     }
 
     /// Emits an event to the JavaScript listeners (after the current borrow).
+    #[cfg(not(feature = "headless"))]
     pub fn emit(&self, event: &'static str, payload: JsValue) {
         self.drive(|s| s.emissions.push((event, payload)));
     }
@@ -267,7 +269,20 @@ impl Session {
         Ok(id)
     }
 
-    /// The visitor is (or stopped) typing.
+    /// The visitor's composer now holds `text` (empty: they stopped typing). While a
+    /// conversation exists the core sends it as a typing preview, throttled, and the timer
+    /// (which follows the core's `poll_timeout`) sends the latest text when the interval ends.
+    #[cfg(not(feature = "headless"))]
+    pub fn draft(&self, text: &str) {
+        self.drive(|s| {
+            if let Some(conversation) = &s.conversation {
+                s.core.set_draft(mono_now(), conversation, text);
+            }
+        });
+    }
+
+    /// The visitor is (or stopped) typing, without a preview (`ChatClient.setTyping`).
+    #[cfg(feature = "headless")]
     pub fn typing(&self, typing: bool) {
         self.drive(|s| {
             if let Some(conversation) = &s.conversation {
@@ -448,6 +463,7 @@ impl State {
     }
 
     /// Sets or clears a flag item in `localStorage`.
+    #[cfg(not(feature = "headless"))]
     pub fn set_stored_flag(&self, name: &str, on: bool) {
         if let Some(store) = storage() {
             let key = self.key(name);
@@ -460,6 +476,7 @@ impl State {
     }
 
     /// Whether a flag item is set in `localStorage`.
+    #[cfg(not(feature = "headless"))]
     pub fn stored_flag(&self, name: &str) -> bool {
         storage()
             .and_then(|s| s.get_item(&self.key(name)).ok().flatten())
@@ -468,6 +485,7 @@ impl State {
 
     /// Whether this browser already has a visitor session (so opening the panel should connect
     /// to show the conversation).
+    #[cfg(not(feature = "headless"))]
     pub fn has_visitor(&self) -> bool {
         self.token.is_some()
     }
@@ -569,7 +587,7 @@ impl State {
             identity,
             name: None,
             email: None,
-            page_url: None,
+            page_url: page_url(),
         };
         let url = [self.api_base.as_str(), "/v1/visitor/session"].concat();
         let body = js::stringify(&request);
@@ -1100,6 +1118,17 @@ pub fn status_name(connection: &Connection) -> &'static str {
         Connection::Offline => "offline",
         Connection::Refused => "refused",
     }
+}
+
+/// The page the visitor is on (`location.href`), cut to 2000 characters, which the server keeps
+/// on the contact for the agents.
+fn page_url() -> Option<String> {
+    let href = window()?.location().href().ok()?;
+    // `get` rather than indexing: a slicing panic path drags in ~4 KB gzip of formatting code.
+    Some(match href.char_indices().nth(2000) {
+        Some((cut, _)) => href.get(..cut).unwrap_or_default().to_owned(),
+        None => href,
+    })
 }
 
 fn ws_base(api_base: &str) -> String {

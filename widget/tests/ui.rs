@@ -368,7 +368,7 @@ fn enter_sends_and_shift_enter_does_not() {
 
     composer.set_value("line one");
     composer.dispatch_event(&input_event()).unwrap();
-    assert_eq!(f.taken(), [Intent::Typing(true)]);
+    assert_eq!(f.taken(), [Intent::Draft("line one".into())]);
 
     let shift_enter = key("Enter", true);
     composer.dispatch_event(&shift_enter).unwrap();
@@ -380,7 +380,10 @@ fn enter_sends_and_shift_enter_does_not() {
     assert!(enter.default_prevented());
     assert_eq!(
         f.taken(),
-        [Intent::Typing(false), Intent::Send("line one".into())]
+        [
+            Intent::Draft(String::new()),
+            Intent::Send("line one".into())
+        ]
     );
     assert_eq!(composer.value(), "");
 

@@ -19,6 +19,12 @@ const WASM_PACK_VERSION: &str = "0.15.1";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
+/// The npm `binaryen` wasm-opt that `npm ci` in `widget/loader` installs (Debian's is broken
+/// for wasm-bindgen output).
+pub(crate) fn wasm_opt_path(root: &Path) -> PathBuf {
+    root.join("widget/loader/node_modules/.bin/wasm-opt")
+}
+
 /// Builds everything the widget ships and checks the size budget.
 pub fn build(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
@@ -27,55 +33,18 @@ pub fn build(root: &Path) -> Result<()> {
     ensure_wasm_pack()?;
     npm_ci(&root.join("widget/loader"))?;
 
-    // The widget's own cargo profile (opt-level z, lto, one codegen unit) keeps the server's
-    // speed profile untouched; wasm-pack's bundled wasm-opt download is off (`--no-opt`)
-    // because the npm binaryen below is the one that keeps wasm-bindgen output working.
-    run_command(
-        Command::new("wasm-pack")
-            .current_dir(root)
-            .args([
-                "build",
-                "widget",
-                "--target",
-                "web",
-                "--mode",
-                "no-install",
-                "--no-opt",
-                "--no-pack",
-                "--no-typescript",
-                "--out-dir",
-                "../npm/pkg",
-                "--out-name",
-                "natter_widget",
-                "--profile",
-                "wasm-release",
-            ])
-            .env("CARGO_TARGET_DIR", root.join("target")),
-    )
-    .context("wasm-pack could not build the widget")?;
-
-    let wasm = root.join("npm/pkg/natter_widget_bg.wasm");
-    let wasm_opt = root.join("widget/loader/node_modules/.bin/wasm-opt");
-    // The features rustc enables by default for wasm32-unknown-unknown.
-    let features = [
-        "--enable-bulk-memory",
-        "--enable-nontrapping-float-to-int",
-        "--enable-sign-ext",
-        "--enable-mutable-globals",
-        "--enable-reference-types",
-        "--enable-multivalue",
-    ];
-    run_command(
-        Command::new(&wasm_opt)
-            // `--converge` repeats -Oz until the module stops shrinking (about 0.1 KB gzip).
-            .args(["-Oz", "--converge"])
-            .args(features)
-            .args(["--strip-debug", "--strip-producers"])
-            .arg(&wasm)
-            .arg("-o")
-            .arg(&wasm),
-    )
-    .context("wasm-opt (npm binaryen) failed")?;
+    // Two builds of the crate (see `widget/src/exports/mod.rs`): the bubble, which the loader
+    // fetches at first open and which the size budget is about, and the headless `ChatClient`
+    // that the npm package ships next to it for custom interfaces.
+    let wasm_opt = wasm_opt_path(root);
+    let wasm = wasm_pack_optimized(root, &wasm_opt, &[], "pkg", "natter_widget")?;
+    wasm_pack_optimized(
+        root,
+        &wasm_opt,
+        &["--features", "headless"],
+        "pkg-client",
+        "natter_chat_client",
+    )?;
 
     // wasm-bindgen's import and export names (`__wbg_setAttribute_9155c1c00585b5c4`, with the
     // module name `./natter_widget_bg.js` on every import) are spelled out in both the wasm and
@@ -83,7 +52,7 @@ pub fn build(root: &Path) -> Result<()> {
     // the renaming, and the glue's references are renamed to match.
     let minified = Command::new(&wasm_opt)
         .arg("--minify-imports-and-exports-and-modules")
-        .args(features)
+        .args(WASM_FEATURES)
         .arg(&wasm)
         .arg("-o")
         .arg(&wasm)
@@ -116,6 +85,86 @@ pub fn build(root: &Path) -> Result<()> {
     )
     .context("npm pack failed")?;
     Ok(())
+}
+
+/// The features rustc enables by default for wasm32-unknown-unknown, for wasm-opt.
+pub(crate) const WASM_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// Builds the widget crate with wasm-pack (with `cargo_features`) into `npm/<out_dir>` as
+/// `<out_name>.js` + `<out_name>_bg.wasm`, and optimizes the wasm with the npm binaryen;
+/// returns the wasm's path.
+fn wasm_pack_optimized(
+    root: &Path,
+    wasm_opt: &Path,
+    cargo_features: &[&str],
+    out_dir: &str,
+    out_name: &str,
+) -> Result<PathBuf> {
+    // The widget's own cargo profile (opt-level z, lto, one codegen unit) keeps the server's
+    // speed profile untouched; wasm-pack's bundled wasm-opt download is off (`--no-opt`)
+    // because the npm binaryen below is the one that keeps wasm-bindgen output working.
+    run_command(
+        Command::new("wasm-pack")
+            .current_dir(root)
+            .args([
+                "build",
+                "widget",
+                "--target",
+                "web",
+                "--mode",
+                "no-install",
+                "--no-opt",
+                "--no-pack",
+                "--no-typescript",
+                "--out-dir",
+                &format!("../npm/{out_dir}"),
+                "--out-name",
+                out_name,
+                "--profile",
+                "wasm-release",
+            ])
+            // wasm-pack passes what follows `--` to cargo.
+            .arg("--")
+            .args(cargo_features)
+            .env("CARGO_TARGET_DIR", target_dir(root)),
+    )
+    .with_context(|| format!("wasm-pack could not build the widget ({out_name})"))?;
+
+    let wasm = root.join(format!("npm/{out_dir}/{out_name}_bg.wasm"));
+    run_command(
+        Command::new(wasm_opt)
+            // Measured on the bubble (gzip): merging similar functions and re-deriving the
+            // control flow (`--flatten --rereloop`) before two -Oz rounds saves ~0.75 KB over
+            // plain -Oz; `--converge` repeats the last round until the module stops shrinking
+            // (~0.1 KB). Inlining only small functions that have one caller (binaryen inlines
+            // them all by default) makes the module a little larger but ~2.6 KB smaller gzipped:
+            // the merged giants compress worse than the functions they were made of (20 was the
+            // best of 0 to 200). `--gufa`, `--type-ssa`, -Os and `--low-memory-unused` gained
+            // nothing worth their risk.
+            .args([
+                "--merge-similar-functions",
+                "--flatten",
+                "--rereloop",
+                "-Oz",
+                "-Oz",
+                "--converge",
+                "--one-caller-inline-max-function-size=20",
+            ])
+            .args(WASM_FEATURES)
+            .args(["--strip-debug", "--strip-producers"])
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&wasm),
+    )
+    .context("wasm-opt (npm binaryen) failed")?;
+    Ok(wasm)
 }
 
 /// Applies wasm-opt's `--minify-imports-and-exports-and-modules` renaming to wasm-bindgen's
@@ -242,7 +291,7 @@ fn import_module(wasm: &[u8]) -> Result<String> {
     bail!("the wasm has no import section")
 }
 
-fn ensure_node() -> Result<()> {
+pub(crate) fn ensure_node() -> Result<()> {
     if on_path("node") && on_path("npm") {
         return Ok(());
     }
@@ -272,7 +321,7 @@ fn installed_version(program: &str) -> Option<String> {
     text.split_whitespace().nth(1).map(str::to_owned)
 }
 
-fn ensure_wasm_bindgen(root: &Path) -> Result<()> {
+pub(crate) fn ensure_wasm_bindgen(root: &Path) -> Result<()> {
     let wanted = locked_wasm_bindgen_version(root)?;
     if installed_version("wasm-bindgen").as_deref() == Some(wanted.as_str()) {
         return Ok(());
@@ -419,13 +468,13 @@ pub fn end_to_end(root: &Path) -> Result<()> {
     .context("the widget's end-to-end tests failed (report in widget/e2e/playwright-report)")
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
 }
 
-fn which(program: &str) -> Option<PathBuf> {
+pub(crate) fn which(program: &str) -> Option<PathBuf> {
     env::var_os("PATH").and_then(|path| {
         env::split_paths(&path)
             .map(|dir| dir.join(program))

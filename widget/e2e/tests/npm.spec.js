@@ -59,7 +59,11 @@ test.beforeAll(() => {
     ],
     { cwd: work, stdio: 'pipe' },
   );
-  cpSync(join(work, 'dist/pkg'), join(work, 'dist/boot/pkg'), { recursive: true });
+  // The widget's wasm module, where the bundle's `new URL('./pkg/…', import.meta.url)` points
+  // (esbuild leaves that URL alone).
+  cpSync(join(work, 'node_modules/natter-widget/pkg'), join(work, 'dist/boot/pkg'), {
+    recursive: true,
+  });
   writeFileSync(
     join(work, 'dist/boot/index.html'),
     '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>boot</title>' +
@@ -73,7 +77,16 @@ test.afterAll(() => {
 
 test('the package installed from its tarball has what it promises', () => {
   const installed = join(work, 'node_modules/natter-widget');
-  for (const file of ['index.js', 'index.d.ts', 'launcher.js', 'README.md', 'pkg/natter_widget.js', 'pkg/natter_widget_bg.wasm']) {
+  for (const file of [
+    'index.js',
+    'index.d.ts',
+    'launcher.js',
+    'README.md',
+    'pkg/natter_widget.js',
+    'pkg/natter_widget_bg.wasm',
+    'pkg-client/natter_chat_client.js',
+    'pkg-client/natter_chat_client_bg.wasm',
+  ]) {
     expect(existsSync(join(installed, file)), file).toBe(true);
   }
   // The tarball is this checkout's package, not a stale copy from npm's cache.
@@ -81,7 +94,7 @@ test('the package installed from its tarball has what it promises', () => {
     readFileSync(join(REPO, 'npm/index.js'), 'utf8'),
   );
   expect(existsSync(join(work, 'dist/main.js'))).toBe(true);
-  expect(existsSync(join(work, 'dist/pkg/natter_widget_bg.wasm'))).toBe(true);
+  expect(existsSync(join(work, 'dist/pkg-client/natter_chat_client_bg.wasm'))).toBe(true);
 });
 
 test('a custom UI built on ChatClient sends a message and shows the answer', async ({ page, site, natter }) => {

@@ -40,6 +40,38 @@ test('a visitor on a third-party page writes, and the agent answers', async ({ p
   await screenshot(page, 'widget-desktop-open');
 });
 
+test('the session request names the page, and the composer sends typing previews', async ({ page, site }) => {
+  const sessionRequest = page.waitForRequest(
+    (r) => r.method() === 'POST' && r.url().endsWith('/v1/visitor/session'),
+  );
+  const typing = [];
+  page.on('websocket', (ws) =>
+    ws.on('framesent', ({ payload }) => {
+      const frame = JSON.parse(String(payload));
+      if (frame.type === 'typing') typing.push(frame);
+    }),
+  );
+  await page.goto(site.url('/shop.html?item=42'));
+  await openPanel(page);
+  const first = unique('Before the preview');
+  await send(page, first);
+  expect((await sessionRequest).postDataJSON().page_url).toBe(page.url());
+  await expect(lines(page, { side: 'agent', text: echoOf(first) })).toHaveCount(1);
+
+  // Key by key: the first preview goes out at once, later ones are coalesced, and the latest
+  // text follows when the interval ends (on the core's timer), without another keystroke.
+  typing.length = 0;
+  await composer(page).pressSequentially('Where is my order');
+  await expect
+    .poll(() => typing.at(-1))
+    .toMatchObject({ typing: true, preview: 'Where is my order' });
+  expect(typing[0]).toMatchObject({ typing: true, preview: 'W' });
+
+  await composer(page).fill('');
+  await expect.poll(() => typing.at(-1)).toMatchObject({ typing: false });
+  expect(typing.at(-1).preview).toBeUndefined();
+});
+
 test('a reload keeps the conversation, and a second tab follows it live', async ({ page, context, site }) => {
   const first = unique('Before the reload');
   await page.goto(site.url('/shop.html'));

@@ -86,12 +86,16 @@ fn handle(shared: &Shared, event: &Ev) {
         "keydown" => keydown(shared, event, target == shared.composer),
         "input" if target == shared.composer => {
             autosize(&shared.composer);
-            let typing = !shared.composer.value().trim().is_empty();
+            let mut draft = shared.composer.value();
+            if draft.trim().is_empty() {
+                draft.clear();
+            }
             // Every keystroke with text is reported (the driver throttles what goes on the
             // wire); the end of typing only once.
+            let typing = !draft.is_empty();
             if typing || shared.typing.get() {
                 shared.typing.set(typing);
-                (shared.intents)(Intent::Typing(typing));
+                (shared.intents)(Intent::Draft(draft));
             }
         }
         "focusout" if target == shared.composer => stop_typing(shared),
@@ -167,7 +171,7 @@ fn send(shared: &Shared) {
 
 fn stop_typing(shared: &Shared) {
     if shared.typing.replace(false) {
-        (shared.intents)(Intent::Typing(false));
+        (shared.intents)(Intent::Draft(String::new()));
     }
 }
 

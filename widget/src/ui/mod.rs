@@ -39,10 +39,10 @@ pub enum Intent {
     Close,
     /// Send this text (trimmed, never empty). The composer is already cleared.
     Send(String),
-    /// The visitor is typing (`true`, at every keystroke that leaves text: throttle before
-    /// sending) or stopped (`false`: the text was cleared or sent, or the composer lost focus;
-    /// reported once).
-    Typing(bool),
+    /// The composer's text changed: at every keystroke that leaves text, this text (the driver
+    /// throttles what goes on the wire, as a typing preview); an empty one when the visitor
+    /// stopped (the text was cleared or sent, or the composer lost focus; reported once).
+    Draft(String),
     /// "Retry now" in the connection banner.
     RetryNow,
     /// Remove the failed line with this key.

@@ -1,33 +1,17 @@
-//! The JavaScript API: `mount(shadowRoot, options)` returning a [`Widget`] (what `window.Natter`
-//! and the npm package's `boot` forward to), and the headless [`ChatClient`].
-//!
-//! Both sit on one `session::Session`, so a custom UI built on `ChatClient` gets the same
-//! persisted outbox, resume and reconnect behaviour as the bubble. Hand-written TypeScript types
-//! for these live in `npm/index.d.ts`; event payload shapes are built in `session`.
+//! The bubble's API: `mount` and the [`Widget`] it returns.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Reflect};
-use natter_sdk::api::VisitorIdentity;
+use js_sys::{Function, Reflect};
 use natter_sdk::protocol::ErrorCode;
 use wasm_bindgen::prelude::*;
 use web_sys::ShadowRoot;
 
+use super::{field, identity, required};
 use crate::model::Locale;
-use crate::session::{Session, error_payload, line_payload, routing_payload, status_name};
+use crate::session::{Session, error_payload};
 use crate::ui::{Intent, Ui};
-
-fn field(options: &JsValue, key: &str) -> Option<String> {
-    Reflect::get(options, &JsValue::from_str(key))
-        .ok()
-        .and_then(|v| v.as_string())
-        .filter(|s| !s.trim().is_empty())
-}
-
-fn required(options: &JsValue, key: &str, missing: &str) -> Result<String, JsError> {
-    field(options, key).ok_or_else(|| JsError::new(missing))
-}
 
 /// The browser's preferred languages, best first.
 fn browser_locale() -> Locale {
@@ -42,15 +26,6 @@ fn browser_locale() -> Locale {
     }
     tags.extend(navigator.language());
     Locale::negotiate(tags.iter().map(String::as_str))
-}
-
-fn identity(value: &JsValue) -> Result<VisitorIdentity, JsError> {
-    Ok(VisitorIdentity {
-        user_id: required(value, "userId", "natter: identify() needs a userId")?,
-        user_hash: required(value, "userHash", "natter: identify() needs a userHash")?,
-        name: field(value, "name"),
-        email: field(value, "email"),
-    })
 }
 
 /// The chat bubble mounted in a shadow root.
@@ -111,7 +86,7 @@ impl Mounted {
                         .emit("error", error_payload(ErrorCode::MessageTooLong));
                 }
             }
-            Intent::Typing(typing) => self.session.typing(typing),
+            Intent::Draft(text) => self.session.draft(&text),
             Intent::RetryNow => self.session.retry_now(),
             Intent::Dismiss(key) => self.session.drive(|s| s.model.dismiss(&key)),
         }
@@ -229,93 +204,5 @@ impl Widget {
     pub fn shutdown(&self) {
         self.inner.set_open(false);
         self.inner.session.shutdown();
-    }
-}
-
-/// A headless chat client with the widget's delivery guarantees, for custom interfaces.
-#[wasm_bindgen]
-pub struct ChatClient {
-    session: Session,
-}
-
-#[wasm_bindgen]
-impl ChatClient {
-    /// `{ siteKey, apiBase, storageKey? }`; `storageKey` prefixes what is kept in
-    /// `localStorage` (default `natter:<siteKey>:`, shared with the widget on the same site).
-    #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<ChatClient, JsError> {
-        let site_key = required(&options, "siteKey", "natter: siteKey is required")?;
-        let api_base = required(&options, "apiBase", "natter: apiBase is required")?;
-        let prefix = field(&options, "storageKey");
-        let session = Session::new(&site_key, &api_base, prefix.as_deref());
-        session.load_settings();
-        Ok(ChatClient { session })
-    }
-
-    /// Opens the visitor session if needed and connects.
-    pub fn connect(&self) {
-        self.session.connect();
-    }
-
-    /// Signs the visitor in as a site user (see `Widget.identify`).
-    pub fn identify(&self, identity_value: JsValue) -> Result<(), JsError> {
-        self.session.identify(identity(&identity_value)?);
-        Ok(())
-    }
-
-    /// Sends a message; returns its client id (the `key` of its `ChatMessage`).
-    #[wasm_bindgen(js_name = sendMessage)]
-    pub fn send_message(&self, text: &str) -> Result<String, JsError> {
-        self.session.send(text).map_err(JsError::new)
-    }
-
-    /// Tells the advisor the visitor is typing (or stopped).
-    #[wasm_bindgen(js_name = setTyping)]
-    pub fn set_typing(&self, typing: bool) {
-        self.session.typing(typing);
-    }
-
-    /// Reconnects now instead of waiting for the backoff.
-    #[wasm_bindgen(js_name = retryNow)]
-    pub fn retry_now(&self) {
-        self.session.retry_now();
-    }
-
-    /// The current conversation's messages: stored ones in order, then pending ones.
-    pub fn messages(&self) -> Array {
-        self.session.with(|s| {
-            let conversation = s.model.conversation_id.as_deref();
-            s.model
-                .lines
-                .iter()
-                .map(|line| line_payload(line, conversation))
-                .collect()
-        })
-    }
-
-    /// `idle`, `connecting`, `online`, `reconnecting`, `unavailable`, `offline` or `refused`.
-    pub fn status(&self) -> String {
-        self.session
-            .with(|s| status_name(&s.model.connection).to_owned())
-    }
-
-    /// Where the conversation stands with routing (`{ state: 'queued', position, ... }`).
-    pub fn routing(&self) -> JsValue {
-        self.session.with(|s| routing_payload(&s.model.routing))
-    }
-
-    /// Registers a listener: `message`, `status`, `error`, `typing`, `routing`, `unread`.
-    pub fn on(&self, event: &str, listener: Function) {
-        self.session.on(event, listener);
-    }
-
-    /// Removes a listener.
-    pub fn off(&self, event: &str, listener: Function) {
-        self.session.off(event, &listener);
-    }
-
-    /// Forgets the visitor and disconnects.
-    pub fn shutdown(&self) {
-        self.session.shutdown();
     }
 }
