@@ -3,9 +3,10 @@
 # Without NATTER_DATABASE_URL pointing at MongoDB, the server keeps its embedded store (and the
 # generated token signing key) in the /data volume.
 
-# --- widget ------------------------------------------------------------------------------------
-# The visitor widget (wasm + loader) is built first; the server embeds `widget/dist` at compile
-# time. `cargo xtask build-widget` installs wasm-bindgen-cli and wasm-pack itself.
+# --- widget and console ------------------------------------------------------------------------
+# The visitor widget (wasm + loader) and the agent console (wasm) are built first; the server
+# embeds `widget/dist` and `console/dist` at compile time. The xtask commands install
+# wasm-bindgen-cli and wasm-pack themselves.
 FROM rust:1-bookworm AS widget
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nodejs npm \
@@ -13,7 +14,7 @@ RUN apt-get update \
  && rustup target add wasm32-unknown-unknown
 WORKDIR /src
 COPY . .
-RUN cargo xtask build-widget
+RUN cargo xtask build-widget && cargo xtask build-console
 
 # --- builder -----------------------------------------------------------------------------------
 FROM rust:1-bookworm AS builder
@@ -29,13 +30,14 @@ COPY backend/Cargo.toml backend/
 COPY xtask/Cargo.toml xtask/
 COPY benches/Cargo.toml benches/
 COPY widget/Cargo.toml widget/
-RUN mkdir -p sdk/src backend/src xtask/src benches/src widget/src \
- && touch sdk/src/lib.rs backend/src/lib.rs widget/src/lib.rs \
+COPY console/Cargo.toml console/
+RUN mkdir -p sdk/src backend/src xtask/src benches/src widget/src console/src \
+ && touch sdk/src/lib.rs backend/src/lib.rs widget/src/lib.rs console/src/lib.rs \
  && for main in backend/src/main.rs xtask/src/main.rs benches/src/main.rs; do \
       echo 'fn main() {}' > "$main"; \
     done \
  && cargo build --release --locked -p natter-server \
- && rm -rf sdk/src backend/src xtask/src benches/src widget/src
+ && rm -rf sdk/src backend/src xtask/src benches/src widget/src console/src
 
 # Then the sources. COPY keeps the files' old timestamps, so touch the crate roots to make cargo
 # rebuild our crates over the stubs.
@@ -44,7 +46,9 @@ COPY backend backend
 COPY xtask xtask
 COPY benches benches
 COPY widget widget
+COPY console console
 COPY --from=widget /src/widget/dist widget/dist
+COPY --from=widget /src/console/dist console/dist
 RUN touch sdk/src/lib.rs backend/src/lib.rs backend/src/main.rs \
  && cargo build --release --locked -p natter-server \
  && install -m 0755 target/release/natter /usr/local/bin/natter

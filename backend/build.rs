@@ -1,4 +1,5 @@
-//! Embeds the visitor widget's build and the demo shop page into the server binary.
+//! Embeds the visitor widget's build, the agent console's build and the demo shop page into the
+//! server binary.
 //!
 //! The widget's build (`cargo xtask build-widget`) writes `widget/dist/`: `widget.js` (the
 //! loader), content-hashed `natter-widget.<hash>.*` files and `manifest.json`. If that directory
@@ -8,8 +9,14 @@
 //! the table is empty and the build still succeeds, so a fresh clone builds without the wasm
 //! toolchain; the server then answers `/widget.js` with a 404 that says how to build it.
 //!
-//! Generated into `OUT_DIR`: `widget_assets.rs` (a slice expression of `EmbeddedAsset`s, with
-//! `include_bytes!` of absolute paths), the gzip copies under `widget-gzip/`, and
+//! The console's build (`cargo xtask build-console`) writes `console/dist/` (`index.html`,
+//! content-hashed `natter-console.<hash>.*` files and `manifest.json`), overridden by
+//! `NATTER_CONSOLE_DIST`; it is embedded the same way, and without it `/console` answers a 404
+//! that says how to build it.
+//!
+//! Generated into `OUT_DIR`: `widget_assets.rs` and `console_assets.rs` (slice expressions of
+//! `EmbeddedAsset`s, with `include_bytes!` of absolute paths), the gzip copies under
+//! `widget-gzip/` and `console-gzip/`, and
 //! `demo_page.rs` (`Some(include_str!(...))` of `examples/shop/index.html`, or `None` where the
 //! file is absent, as in the Docker build, which copies no `examples/`).
 
@@ -26,6 +33,8 @@ mod rules;
 
 /// Overrides the widget's build directory.
 const DIST_VAR: &str = "NATTER_WIDGET_DIST";
+/// Overrides the console's build directory.
+const CONSOLE_DIST_VAR: &str = "NATTER_CONSOLE_DIST";
 
 fn main() -> Result<(), Box<dyn Error>> {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?);
@@ -38,30 +47,39 @@ fn main() -> Result<(), Box<dyn Error>> {
     // Naming any path turns off cargo's default of rerunning on every change in the package.
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed={DIST_VAR}");
-    let widget = widget_assets(&workspace, &out_dir)?;
+    println!("cargo:rerun-if-env-changed={CONSOLE_DIST_VAR}");
+    let widget = embed_dir(&workspace, &out_dir, DIST_VAR, "widget")?;
     fs::write(out_dir.join("widget_assets.rs"), widget)?;
+    let console = embed_dir(&workspace, &out_dir, CONSOLE_DIST_VAR, "console")?;
+    fs::write(out_dir.join("console_assets.rs"), console)?;
     let demo = demo_page(&workspace)?;
     fs::write(out_dir.join("demo_page.rs"), demo)?;
     Ok(())
 }
 
-/// The `widget_assets.rs` expression for the widget's build directory, writing the gzip copies.
-fn widget_assets(workspace: &Path, out_dir: &Path) -> Result<String, Box<dyn Error>> {
-    let (dist, explicit) = match env::var_os(DIST_VAR) {
+/// The `<crate>_assets.rs` expression for the build directory of `krate` (`widget/dist`, or the
+/// directory `dist_var` names), writing the gzip copies under `<krate>-gzip/`.
+fn embed_dir(
+    workspace: &Path,
+    out_dir: &Path,
+    dist_var: &str,
+    krate: &str,
+) -> Result<String, Box<dyn Error>> {
+    let (dist, explicit) = match env::var_os(dist_var) {
         Some(dir) => (workspace.join(dir), true),
-        None => (workspace.join("widget").join("dist"), false),
+        None => (workspace.join(krate).join("dist"), false),
     };
     if !dist.is_dir() {
         if explicit {
             return Err(format!(
-                "{DIST_VAR} names {}, which is not a directory",
+                "{dist_var} names {}, which is not a directory",
                 dist.display()
             )
             .into());
         }
         // Cargo reruns a build script on every build while a watched path is missing, which
-        // would rebuild the server each time. Watch the widget crate instead, whose directory
-        // changes when the build creates `dist/`.
+        // would rebuild the server each time. Watch the crate instead, whose directory changes
+        // when the build creates `dist/`.
         if let Some(parent) = dist.parent().filter(|p| p.is_dir()) {
             println!("cargo:rerun-if-changed={}", utf8(parent)?);
         }
@@ -76,7 +94,7 @@ fn widget_assets(workspace: &Path, out_dir: &Path) -> Result<String, Box<dyn Err
         if !entry.file_type()?.is_file() || !rules::is_servable_name(&name) {
             // Subdirectories would need routes of their own; nothing in the build makes them.
             println!(
-                "cargo:warning=not embedding {} from the widget's build",
+                "cargo:warning=not embedding {} from the {krate}'s build",
                 entry.path().display()
             );
             continue;
@@ -86,7 +104,7 @@ fn widget_assets(workspace: &Path, out_dir: &Path) -> Result<String, Box<dyn Err
     // The same build gives the same binary, whatever order the directory lists.
     files.sort();
 
-    let gzip_dir = out_dir.join("widget-gzip");
+    let gzip_dir = out_dir.join(format!("{krate}-gzip"));
     fs::create_dir_all(&gzip_dir)?;
     let mut code = format!(
         "// @generated by backend/build.rs from {}\n&[\n",

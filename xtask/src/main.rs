@@ -4,15 +4,18 @@
 //!   embedded store in `./natter-data`.
 //! - `cargo xtask build-widget` builds the visitor widget ([`widget::build`]): the wasm module,
 //!   the hashed assets the server embeds, the npm tarball, and checks the size budget.
+//! - `cargo xtask build-console` builds the agent console ([`console::build`]) into
+//!   `console/dist/`, which the server embeds and serves at `/console`.
 //! - `cargo xtask test [--no-lint] [-- <cargo test args>]` runs every check CI runs, in order,
 //!   stopping at the first failure: formatting, clippy, the SDK's wasm build, the widget build
-//!   and its browser unit tests, the whole test suite against a real MongoDB (the one in
+//!   and its browser unit tests, the console build, the whole test suite against a real MongoDB (the one in
 //!   `NATTER_TEST_MONGODB_URI`, or a throwaway `mongod` started by [`mongod::ensure_mongod`]),
-//!   the widget's end-to-end tests in Chromium, then the compose file when `docker-compose` is
-//!   around.
+//!   the widget's and the console's end-to-end tests in Chromium, then the compose file when
+//!   `docker-compose` is around.
 //!
 //! It uses only std and anyhow (plus what the `mongod` module needs) so that it compiles in seconds.
 
+mod console;
 mod mongod;
 mod widget;
 
@@ -41,6 +44,7 @@ commands:
                                           on the embedded store in ./natter-data
   build-widget                            build the widget, its npm package and check
                                           the size budget
+  build-console                           build the agent console into console/dist
   test [--no-lint] [-- <cargo test args>] fmt, clippy, wasm check, widget build and browser
                                           tests, tests against MongoDB, end-to-end tests,
                                           compose file check; --no-lint skips fmt and clippy
@@ -65,6 +69,7 @@ fn try_main() -> Result<()> {
     match command.as_deref().and_then(OsStr::to_str) {
         Some("run") => run(&rest),
         Some("build-widget") => widget::build(&workspace_root()),
+        Some("build-console") => console::build(&workspace_root()),
         Some("test") => test(&rest),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
@@ -119,6 +124,7 @@ fn run(args: &[OsString]) -> Result<()> {
 natter: building and starting the server with the demo tenant (the first build takes a few minutes)
 
   chat server   {base}
+  agent console {base}/console
   API docs      {base}/docs
   health        {base}/readyz   metrics {base}/metrics
   data          {data}
@@ -140,8 +146,10 @@ natter: building and starting the server with the demo tenant (the first build t
         }
     });
 
-    // The server embeds the widget's assets at compile time, so they are built first.
+    // The server embeds the widget's and the console's assets at compile time, so they are
+    // built first.
     widget::build(&workspace_root()).context("building the widget")?;
+    console::build(&workspace_root()).context("building the console")?;
 
     let mut cmd = cargo();
     cmd.args(["run", "--package", "natter-server", "--bin", "natter", "--"])
@@ -251,7 +259,7 @@ fn test(args: &[OsString]) -> Result<()> {
     let options = parse_test_options(args)?;
     let root = workspace_root();
     let started = Instant::now();
-    let mut steps = Steps::new(if options.lint { 9 } else { 7 });
+    let mut steps = Steps::new(if options.lint { 11 } else { 9 });
 
     if options.lint {
         steps.run("formatting (cargo fmt --check)", || {
@@ -267,12 +275,14 @@ fn test(args: &[OsString]) -> Result<()> {
                 "-D",
                 "warnings",
             ]))?;
-            // The widget's browser-only modules compile only for wasm32.
+            // The widget's and the console's browser-only modules compile only for wasm32.
             ensure_wasm_target()?;
             run_command(cargo().args([
                 "clippy",
                 "-p",
                 "natter-widget",
+                "-p",
+                "natter-console",
                 "--target",
                 WASM_TARGET,
                 "--all-targets",
@@ -299,6 +309,9 @@ fn test(args: &[OsString]) -> Result<()> {
     steps.run("widget: wasm build, npm package, size budget", || {
         widget::build(&root)
     })?;
+    steps.run("console: wasm build into console/dist", || {
+        console::build(&root)
+    })?;
     steps.run(
         "widget and sdk in headless Chromium (wasm-bindgen-test)",
         widget::browser_unit_tests,
@@ -321,6 +334,10 @@ fn test(args: &[OsString]) -> Result<()> {
     steps.run(
         "widget end to end (Playwright, Chromium, real server)",
         || widget::end_to_end(&root),
+    )?;
+    steps.run(
+        "console end to end (Playwright, Chromium, real server and widget)",
+        || console::end_to_end(&root),
     )?;
 
     steps.run("docker-compose.yml is valid", || check_compose_file(&root))?;

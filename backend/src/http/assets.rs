@@ -1,6 +1,12 @@
 //! Static files built into the binary: the visitor widget's build (`GET /widget.js`, the loader
 //! customers' pages include, and `GET /widget/{file}`, the content-hashed module, wasm and styles
-//! it imports) and the demo shop page (`GET /demo`, with `--demo`).
+//! it imports), the agent console's build (`GET /console`, its page, and `GET /console/{file}`)
+//! and the demo shop page (`GET /demo`, with `--demo`).
+//!
+//! The console is served from the API's own origin (it calls the API and opens `/v1/ws` there),
+//! so none of the cross-origin headers below apply to it; its page gets a strict
+//! Content-Security-Policy instead ([`CONSOLE_CSP`]). Its table is built once when the router is
+//! made ([`console_router`]), from the files `backend/build.rs` embedded from `console/dist`.
 //!
 //! The build script (`backend/build.rs`) embeds every file of `widget/dist` (or of the directory
 //! named by `NATTER_WIDGET_DIST` at build time) with a gzip copy and a validator, prepared with
@@ -16,6 +22,7 @@
 pub mod rules;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
@@ -54,6 +61,23 @@ struct EmbeddedAsset {
 
 /// Written by the build script: every file of the widget's build, in name order.
 static EMBEDDED: &[EmbeddedAsset] = include!(concat!(env!("OUT_DIR"), "/widget_assets.rs"));
+
+/// Written by the build script: every file of the console's build, in name order.
+static CONSOLE_EMBEDDED: &[EmbeddedAsset] =
+    include!(concat!(env!("OUT_DIR"), "/console_assets.rs"));
+
+/// The console's page in its build; served at `/console` and `/console/`.
+pub const CONSOLE_INDEX: &str = "index.html";
+
+/// The console page's policy: its own scripts, styles and API only (plus the WebSocket, and
+/// pictures agents link from anywhere over https). `'wasm-unsafe-eval'` lets the page compile
+/// its WebAssembly; nothing allows inline scripts or styles.
+pub const CONSOLE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    connect-src 'self' ws: wss:; img-src 'self' https: data:; style-src 'self'; \
+    frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The console's page must be fetched again on every visit: it names the current build's files.
+const NO_CACHE: &str = "no-cache";
 
 /// Written by the build script: `examples/shop/index.html`, when it was there at build time
 /// (the Docker build, for one, has no `examples/`).
@@ -106,7 +130,16 @@ impl AssetTable {
     /// The files embedded at build time; empty when the widget was not built. Borrows the
     /// binary's static data, so this copies nothing.
     pub fn embedded() -> AssetTable {
-        let files = EMBEDDED
+        AssetTable::from_embedded(EMBEDDED)
+    }
+
+    /// The console's files embedded at build time; empty when the console was not built.
+    pub fn console_embedded() -> AssetTable {
+        AssetTable::from_embedded(CONSOLE_EMBEDDED)
+    }
+
+    fn from_embedded(embedded: &'static [EmbeddedAsset]) -> AssetTable {
+        let files = embedded
             .iter()
             .map(|a| {
                 let asset = Asset::new(
@@ -175,6 +208,55 @@ pub fn router() -> Router<AppState> {
             HeaderValue::from_static("cross-origin"),
         ));
     assets.route("/demo", get(demo_page))
+}
+
+/// Routes of the agent console, serving the files embedded from `console/dist`.
+pub fn console_router() -> Router<AppState> {
+    console_router_with(AssetTable::console_embedded())
+}
+
+/// Routes of the agent console serving `table` (tests give their own files).
+pub fn console_router_with(table: AssetTable) -> Router<AppState> {
+    let table = Arc::new(table);
+    let page = {
+        let table = table.clone();
+        move |headers: HeaderMap| {
+            let table = table.clone();
+            async move { console_file(&table, CONSOLE_INDEX, &headers) }
+        }
+    };
+    let file = move |ApiPath(name): ApiPath<String>, headers: HeaderMap| {
+        let table = table.clone();
+        async move { console_file(&table, &name, &headers) }
+    };
+    Router::new()
+        .route("/console", get(page.clone()))
+        .route("/console/", get(page))
+        .route("/console/{file}", get(file))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONSOLE_CSP),
+        ))
+}
+
+/// A file of the console's build: its page (never cached without revalidation) or a hashed
+/// asset. Staff and anyone else: the files hold no data; signing in happens in the page.
+fn console_file(table: &AssetTable, name: &str, headers: &HeaderMap) -> AppResult<Response> {
+    if table.is_empty() {
+        return Ok(error_404(
+            "the agent console was not built into this server: run `cargo xtask build-console`, \
+             then build natter again",
+        ));
+    }
+    let asset = table.files.get(name).ok_or(AppError::NotFound)?;
+    if name == CONSOLE_INDEX {
+        let page = Asset {
+            cache_control: NO_CACHE,
+            ..asset.clone()
+        };
+        return respond(&page, headers);
+    }
+    respond(asset, headers)
 }
 
 /// The widget's loader, the script customers' pages include. Anyone, from any site.
@@ -368,6 +450,51 @@ mod tests {
         );
     }
 
+    fn console_table() -> AssetTable {
+        AssetTable::from_files([
+            (CONSOLE_INDEX, "<!doctype html>".repeat(50)),
+            ("natter-console.0123456789abcdef.wasm", "w".repeat(500)),
+        ])
+    }
+
+    #[test]
+    fn the_console_page_is_revalidated_and_its_hashed_files_cached_for_a_year() {
+        let table = console_table();
+        let page = console_file(&table, CONSOLE_INDEX, &HeaderMap::new()).unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()[header::CACHE_CONTROL], NO_CACHE);
+        assert!(page.headers().contains_key(header::ETAG));
+        let wasm = console_file(
+            &table,
+            "natter-console.0123456789abcdef.wasm",
+            &headers(&[(header::ACCEPT_ENCODING, "gzip")]),
+        )
+        .unwrap();
+        assert_eq!(wasm.headers()[header::CACHE_CONTROL], IMMUTABLE_CACHE);
+        assert_eq!(wasm.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(wasm.headers()[header::CONTENT_TYPE], "application/wasm");
+        // The page's validator answers a revalidation with 304.
+        let etag = page.headers()[header::ETAG].to_str().unwrap().to_owned();
+        let again = console_file(
+            &table,
+            CONSOLE_INDEX,
+            &headers(&[(header::IF_NONE_MATCH, &etag)]),
+        )
+        .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        assert!(matches!(
+            console_file(&table, "missing.js", &HeaderMap::new()),
+            Err(AppError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn a_server_without_the_console_says_how_to_build_it() {
+        let response =
+            console_file(&AssetTable::default(), CONSOLE_INDEX, &HeaderMap::new()).unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+
     #[test]
     fn the_embedded_table_matches_the_rules() {
         // Whatever this build embedded (possibly nothing) was prepared like a runtime table.
@@ -377,5 +504,10 @@ mod tests {
             assert!(rules::is_servable_name(embedded.name));
         }
         assert_eq!(AssetTable::embedded().len(), EMBEDDED.len());
+        for embedded in CONSOLE_EMBEDDED {
+            assert_eq!(embedded.hash, rules::validator(embedded.body));
+            assert!(rules::is_servable_name(embedded.name));
+        }
+        assert_eq!(AssetTable::console_embedded().len(), CONSOLE_EMBEDDED.len());
     }
 }

@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         // script would cut it off from natter), and the demo page must load the widget. The
         // headers below are harmless cross-origin; the assets add the CORS and CORP they need.
         .merge(assets::router())
+        .merge(assets::console_router())
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

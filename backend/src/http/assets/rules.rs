@@ -1,5 +1,6 @@
-//! How a file of the widget's build is served: its content type, its validator (ETag), whether
-//! its name carries a content hash (and so may be cached forever), and its gzip copy.
+//! How a file of the widget's or the console's build is served: its content type, its
+//! validator (ETag), whether its name carries a content hash (and so may be cached forever), and
+//! its gzip copy.
 //!
 //! The build script includes this very file (`backend/build.rs`, with `#[path]`) to prepare the
 //! embedded files, and [`super::AssetTable::from_files`] uses it for tables made at run time
@@ -32,6 +33,8 @@ pub fn content_type(name: &str) -> &'static str {
         // `WebAssembly.instantiateStreaming` refuses anything else.
         "wasm" => "application/wasm",
         "css" => "text/css; charset=utf-8",
+        // The console's page.
+        "html" => "text/html; charset=utf-8",
         "json" | "map" => "application/json",
         "svg" => "image/svg+xml",
         _ => "application/octet-stream",
@@ -114,6 +117,7 @@ mod tests {
             "text/css; charset=utf-8"
         );
         assert_eq!(content_type("manifest.json"), "application/json");
+        assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
         assert_eq!(content_type("LICENSE"), "application/octet-stream");
     }
 
