@@ -223,6 +223,36 @@ pub struct StaffRoomResponse {
     pub last_seq: u64,
 }
 
+/// `PUT /v1/conversations/{id}/read` (staff): the caller has read the conversation up to `seq`.
+/// Positions only move forward (a lower `seq` is accepted and ignored); `seq` may not exceed
+/// the conversation's `last_seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReadRequest {
+    /// The last message read.
+    pub seq: u64,
+}
+
+/// A staff member's read position in one conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReadPositionInfo {
+    /// The conversation.
+    pub conversation_id: String,
+    /// The last message read; later ones are unread.
+    pub seq: u64,
+}
+
+/// `GET /v1/read-positions` (staff): the caller's read positions, one per conversation they
+/// have marked read on any device. `PUT /v1/conversations/{id}/read` answers with one
+/// [`ReadPositionInfo`], the position kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReadPositions {
+    /// One per conversation, in no particular order.
+    pub positions: Vec<ReadPositionInfo>,
+}
+
 /// `POST /v1/conversations` (visitor): start a conversation, optionally with a first message.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -253,6 +253,15 @@ pub enum ServerFrame {
         /// Their routing status.
         agent: AgentStatus,
     },
+    /// To a staff member's own sockets (every device they are signed in on): they have read a
+    /// conversation up to `seq` (set with `PUT /v1/conversations/{id}/read`). Only moves
+    /// forward; visitors never get it.
+    Read {
+        /// The conversation.
+        conversation_id: String,
+        /// The last message read; later ones are unread.
+        seq: u64,
+    },
     /// A frame type this version of the crate does not know. Clients ignore it; it is never sent.
     #[serde(other, skip_serializing)]
     Unknown,

@@ -231,6 +231,10 @@ fn staff_only_frames() -> Vec<ServerFrame> {
                 teams: vec!["sales".into(), "support".into()],
             },
         },
+        ServerFrame::Read {
+            conversation_id: "c1".into(),
+            seq: 7,
+        },
     ]
 }
 
@@ -328,12 +332,13 @@ fn every_server_frame_variant_is_covered() {
             ServerFrame::OfferWithdrawn { .. } => "offer_withdrawn",
             ServerFrame::QueueLength { .. } => "queue_length",
             ServerFrame::Presence { .. } => "presence",
+            ServerFrame::Read { .. } => "read",
             // `ServerFrame` is `#[non_exhaustive]`; `Unknown` is what unreadable frames become.
             _ => continue,
         };
         seen.insert(variant);
     }
-    assert_eq!(seen.len(), 17, "{seen:?}");
+    assert_eq!(seen.len(), 18, "{seen:?}");
 }
 
 #[wasm_bindgen_test]

@@ -13,7 +13,7 @@ pub mod writer;
 
 use std::sync::Arc;
 
-use natter_sdk::protocol::validate_text;
+use natter_sdk::protocol::{ServerFrame, validate_text};
 
 use crate::auth::{Caller, StaffCaller, VisitorCaller};
 use crate::domain::permissions;
@@ -22,7 +22,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::routing::Routing;
-use crate::store::{Appended, ConversationFilter, Stores};
+use crate::store::{Appended, ConversationFilter, ReadPosition, Stores};
 use crate::wire;
 
 use hub::{ConnectionId, Hub};
@@ -300,6 +300,48 @@ impl Chat {
             .stores
             .conversations
             .staff_room(&staff.tenant_id, &candidate)
+            .await?)
+    }
+
+    /// Records that `staff` has read conversation `id` (the staff room included) up to `seq`,
+    /// and returns their position afterwards, which never moves back: a lower `seq` is
+    /// accepted and changes nothing. When the position is `seq`, it is pushed as a `read`
+    /// frame to the staff member's sockets on this instance, so their other devices update
+    /// (other instances push it from their change feed, `Change::Read`).
+    /// `NotFound` if the conversation is not in the tenant; `Invalid` (naming `seq`) if `seq`
+    /// is beyond its last message.
+    pub async fn mark_read(&self, staff: &StaffCaller, id: &str, seq: u64) -> AppResult<u64> {
+        let conversation = self.conversation(&Caller::Staff(staff.clone()), id).await?;
+        if seq > conversation.last_seq {
+            return Err(AppError::Invalid(format!(
+                "seq: at most the conversation's last seq ({})",
+                conversation.last_seq
+            )));
+        }
+        let stored = self
+            .stores
+            .reads
+            .mark_read(&staff.tenant_id, &staff.staff_id, id, seq)
+            .await?;
+        if stored == seq {
+            self.hub.publish_to_staff(
+                &staff.tenant_id,
+                &ServerFrame::Read {
+                    conversation_id: id.to_owned(),
+                    seq,
+                },
+                |to| to == staff.staff_id,
+            );
+        }
+        Ok(stored)
+    }
+
+    /// Every read position `staff` has recorded.
+    pub async fn read_positions(&self, staff: &StaffCaller) -> AppResult<Vec<ReadPosition>> {
+        Ok(self
+            .stores
+            .reads
+            .read_positions(&staff.tenant_id, &staff.staff_id)
             .await?)
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Local changes are published directly by `crate::chat` and `crate::routing` right after they
 //! are stored; the feed carries only the other instances' changes, so nothing is published
-//! twice. Conversation and agent changes also wake this instance's routing dispatcher.
+//! twice. Conversation and agent changes also wake this instance's routing dispatcher. A staff
+//! member's read position ([`Change::Read`]) goes to their own sockets here as a `read` frame.
 //!
 //! Typing indicators are not stored, so they have no change of their own: a
 //! [`TypingForwarder`] hands this instance's to the others through
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use natter_sdk::protocol::ServerFrame;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -200,6 +202,18 @@ pub async fn run(
                         hub.publish_typing(&conversation, &to_visitor, &to_staff, None);
                     }
                 }
+                Some(Ok(Change::Read {
+                    tenant_id,
+                    staff_id,
+                    position,
+                })) => hub.publish_to_staff(
+                    &tenant_id,
+                    &ServerFrame::Read {
+                        conversation_id: position.conversation_id,
+                        seq: position.seq,
+                    },
+                    |to| to == staff_id,
+                ),
                 Some(Ok(Change::Message(_) | Change::Typing(_))) => {}
                 Some(Err(error)) => {
                     tracing::warn!(%error, "change feed broke; resubscribing");

@@ -1,17 +1,19 @@
 //! Conversations and their messages over REST: list, start, read, page history, post, claim
 //! (accept), refuse, transfer, close, reopen, the staff-only history, and the staff room's id
-//! (`GET /v1/staff-room`; its messages use the ordinary message endpoints). The WebSocket gateway offers
+//! (`GET /v1/staff-room`; its messages use the ordinary message endpoints), and staff members'
+//! read positions (`PUT /v1/conversations/{id}/read`, `GET /v1/read-positions`). The WebSocket gateway offers
 //! the live equivalents of posting and reading.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use natter_sdk::api::{
-    ConversationEventInfo, ConversationPage, ErrorBody, EventList, MessagePage, SendMessageRequest,
-    StaffRoomResponse, StartConversationRequest, TransferRequest,
+    ConversationEventInfo, ConversationPage, ErrorBody, EventList, MessagePage, ReadPositionInfo,
+    ReadPositions, ReadRequest, SendMessageRequest, StaffRoomResponse, StartConversationRequest,
+    TransferRequest,
 };
 use natter_sdk::protocol::{ConversationStatus, ConversationSummary, Message};
 use serde::Deserialize;
@@ -48,6 +50,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/conversations/{id}/close", post(close))
         .route("/v1/conversations/{id}/reopen", post(reopen))
         .route("/v1/staff-room", get(staff_room))
+        .route("/v1/conversations/{id}/read", put(mark_read))
+        .route("/v1/read-positions", get(read_positions))
 }
 
 /// Query of `GET /v1/conversations`.
@@ -452,6 +456,57 @@ pub async fn staff_room(
     Ok(Json(StaffRoomResponse {
         conversation_id: room.id,
         last_seq: room.last_seq,
+    }))
+}
+
+/// Records that the caller has read the conversation up to `seq` (the staff room too) and
+/// returns their position, the same on all their devices; their other sockets get a `read`
+/// frame. Positions only move forward: a lower `seq` is accepted and ignored (the answer shows
+/// the position kept). Staff; visitors get 403. 422 when `seq` is beyond the conversation's
+/// `last_seq`.
+#[utoipa::path(put, path = "/v1/conversations/{id}/read", tag = "conversations",
+    security(("bearer" = [])), params(("id" = String, Path, description = "conversation id")),
+    request_body = ReadRequest,
+    responses((status = 200, body = ReadPositionInfo), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    AnyAuth(caller): AnyAuth,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<ReadRequest>,
+) -> AppResult<Json<ReadPositionInfo>> {
+    let Caller::Staff(staff) = caller else {
+        return Err(AppError::Forbidden("read positions are for staff only"));
+    };
+    let seq = state.chat.mark_read(&staff, &id, request.seq).await?;
+    Ok(Json(ReadPositionInfo {
+        conversation_id: id,
+        seq,
+    }))
+}
+
+/// The caller's read positions: one per conversation they have marked read, on any device.
+/// Staff; visitors get 403.
+#[utoipa::path(get, path = "/v1/read-positions", tag = "conversations", security(("bearer" = [])),
+    responses((status = 200, body = ReadPositions), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn read_positions(
+    State(state): State<AppState>,
+    AnyAuth(caller): AnyAuth,
+) -> AppResult<Json<ReadPositions>> {
+    let Caller::Staff(staff) = caller else {
+        return Err(AppError::Forbidden("read positions are for staff only"));
+    };
+    let positions = state.chat.read_positions(&staff).await?;
+    Ok(Json(ReadPositions {
+        positions: positions
+            .into_iter()
+            .map(|p| ReadPositionInfo {
+                conversation_id: p.conversation_id,
+                seq: p.seq,
+            })
+            .collect(),
     }))
 }
 

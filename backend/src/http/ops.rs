@@ -113,6 +113,7 @@ impl utoipa::Modify for BearerAuth {
         crate::http::conversations::close, crate::http::conversations::refuse,
         crate::http::conversations::transfer, crate::http::conversations::list_events,
         crate::http::conversations::reopen, crate::http::conversations::staff_room,
+        crate::http::conversations::mark_read, crate::http::conversations::read_positions,
         crate::http::tenant::get_identity_secret, crate::http::tenant::rotate_identity_secret,
         crate::http::visitor::availability, crate::http::visitor::widget_config,
         crate::http::routing::get_settings, crate::http::routing::put_settings,
@@ -140,6 +141,9 @@ mod tests {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
         assert!(doc["paths"]["/v1/conversations/{id}/claim"]["post"].is_object());
+        assert!(doc["paths"]["/v1/conversations/{id}/read"]["put"].is_object());
+        assert!(doc["paths"]["/v1/read-positions"]["get"].is_object());
+        assert!(doc["components"]["schemas"]["ReadPositions"].is_object());
         assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
         assert!(doc["paths"]["/v1/visitor/widget"]["get"].is_object());
         assert!(doc["paths"]["/v1/tenant/widget"]["put"].is_object());

@@ -109,8 +109,25 @@ struct LineView {
     estimators: HashMap<Option<String>, WaitEstimator>,
     /// Per waiting conversation (whose visitor is connected here), what they were told.
     told: HashMap<String, Told>,
-    /// Queue lengths last announced to staff.
+    /// Queue lengths last announced to all staff here.
     lengths: Vec<QueueLength>,
+    /// A staff socket here was sent its own snapshot since that announcement. The snapshot
+    /// may hold other counts than `lengths` (it reads the line at a different moment), so the
+    /// next refresh announces even when `lengths` did not change: otherwise a line that
+    /// filled and emptied between two refreshes would leave that socket with a stale count.
+    snapshot_since: bool,
+}
+
+impl LineView {
+    /// Takes the queue lengths just read; returns the previously announced ones when staff
+    /// here must be told the new ones (they changed, or a socket got its own snapshot).
+    fn queue_change(&mut self, lengths: &[QueueLength]) -> Option<Vec<QueueLength>> {
+        if !self.snapshot_since && self.lengths == lengths {
+            return None;
+        }
+        self.snapshot_since = false;
+        Some(std::mem::replace(&mut self.lengths, lengths.to_vec()))
+    }
 }
 
 /// The routing service. Cheap to clone.
@@ -322,6 +339,16 @@ impl Routing {
                 queues: queue_lengths(&waiting),
             },
         );
+        // The snapshot read the line at its own moment; make the next refresh (which reads it
+        // later) announce to everyone here, this socket included, so all converge.
+        self.inner
+            .lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(staff.tenant_id.clone())
+            .or_default()
+            .snapshot_since = true;
+        self.trigger(&staff.tenant_id);
         let me = slot(&agent, &settings);
         for conversation in waiting
             .iter()
@@ -924,10 +951,9 @@ impl Routing {
         let hub = &self.inner.hub;
         let mut all = self.inner.lines.lock().unwrap_or_else(|e| e.into_inner());
         let view = all.entry(tenant_id.to_owned()).or_default();
-        if view.lengths != lengths {
+        if let Some(before) = view.queue_change(&lengths) {
             // A line that emptied is absent from `lengths`; its gauge must drop to 0.
-            for gone in view
-                .lengths
+            for gone in before
                 .iter()
                 .filter(|old| !lengths.iter().any(|q| q.team == old.team))
             {
@@ -946,7 +972,6 @@ impl Routing {
                 },
                 |_| true,
             );
-            view.lengths = lengths;
         }
         let mut told = HashMap::new();
         for conversation in &waiting {
@@ -1525,6 +1550,34 @@ mod tests {
             Some(Some("vip".to_owned()))
         );
         assert!(clean_note(Some("x".repeat(MAX_NOTE_CHARS + 1))).is_err());
+    }
+
+    fn line(waiting: u32) -> Vec<QueueLength> {
+        vec![QueueLength {
+            team: None,
+            waiting,
+        }]
+    }
+
+    #[test]
+    fn queue_counts_are_announced_when_they_change() {
+        let mut view = LineView::default();
+        assert_eq!(view.queue_change(&[]), None);
+        assert_eq!(view.queue_change(&line(1)), Some(vec![]));
+        assert_eq!(view.queue_change(&line(1)), None);
+        assert_eq!(view.queue_change(&[]), Some(line(1)));
+    }
+
+    #[test]
+    fn a_snapshot_sent_to_one_socket_makes_the_next_refresh_announce_again() {
+        // Announced: empty. A socket connects while the line holds one and is told "1" in its
+        // snapshot; the line empties before the next refresh, which reads "empty" again.
+        let mut view = LineView::default();
+        assert_eq!(view.queue_change(&[]), None);
+        view.snapshot_since = true;
+        assert_eq!(view.queue_change(&[]), Some(vec![]));
+        // Once announced, an unchanged line is quiet again.
+        assert_eq!(view.queue_change(&[]), None);
     }
 
     #[test]

@@ -335,6 +335,38 @@ pub trait AgentStore: Send + Sync {
     ) -> StoreResult<Option<Agent>>;
 }
 
+/// How far a staff member has read one conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadPosition {
+    /// The conversation.
+    pub conversation_id: String,
+    /// The last message read (its `seq`); later ones are unread.
+    pub seq: u64,
+}
+
+/// Staff members' read positions, kept per account (not per device) so that every device of
+/// an agent shows the same unread counts.
+#[async_trait]
+pub trait ReadStore: Send + Sync {
+    /// Records that `staff_id` has read `conversation_id` up to `seq`, atomically and only
+    /// forward: a `seq` below the stored one leaves it as it is. Returns the position stored
+    /// afterwards. The caller has checked that the conversation is in the tenant and that
+    /// `seq` is at most its `last_seq`.
+    async fn mark_read(
+        &self,
+        tenant_id: &str,
+        staff_id: &str,
+        conversation_id: &str,
+        seq: u64,
+    ) -> StoreResult<u64>;
+    /// Every position `staff_id` has recorded in the tenant, by conversation id.
+    async fn read_positions(
+        &self,
+        tenant_id: &str,
+        staff_id: &str,
+    ) -> StoreResult<Vec<ReadPosition>>;
+}
+
 /// The outcome of appending one message of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Appended {
@@ -401,6 +433,15 @@ pub enum Change {
     Agent(Agent),
     /// Someone started or stopped typing (announced with [`ChangeFeed::announce_typing`]).
     Typing(TypingNotice),
+    /// A staff member's read position moved forward (see [`ReadStore::mark_read`]).
+    Read {
+        /// Their tenant.
+        tenant_id: String,
+        /// The staff member.
+        staff_id: String,
+        /// Where they are now.
+        position: ReadPosition,
+    },
 }
 
 /// The stream of [`Change`]s made by other instances.
@@ -441,6 +482,8 @@ pub struct Stores {
     pub messages: Arc<dyn MessageStore>,
     /// Agents' routing profiles.
     pub agents: Arc<dyn AgentStore>,
+    /// Staff members' read positions.
+    pub reads: Arc<dyn ReadStore>,
     /// Database liveness.
     pub health: Arc<dyn StoreHealth>,
     /// Changes by other instances; `None` for stores that serve a single instance.
@@ -457,6 +500,7 @@ impl Stores {
             + ConversationStore
             + MessageStore
             + AgentStore
+            + ReadStore
             + StoreHealth
             + 'static,
     {
@@ -467,6 +511,7 @@ impl Stores {
             conversations: store.clone(),
             messages: store.clone(),
             agents: store.clone(),
+            reads: store.clone(),
             health: store,
             changes: None,
         }

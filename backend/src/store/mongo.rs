@@ -5,7 +5,7 @@
 //! cluster): appending messages and moving conversations between the line and agents use
 //! multi-document transactions (see `append` and `assign` for the designs), and
 //! [`MongoStore::connect`] refuses a standalone server rather than failing on the first message.
-//! Agent profiles, presence and leases live in `agents`.
+//! Agent profiles, presence and leases live in `agents`; staff members' read positions in `reads`.
 //!
 //! Durability: every write is acknowledged with `w: majority, j: true`, so an acknowledged
 //! message survives a crash or a failover; reads use read concern `majority` (transactions use
@@ -30,6 +30,7 @@ mod changes;
 mod errors;
 #[cfg(test)]
 mod live;
+mod reads;
 mod records;
 
 use std::sync::Arc;
@@ -47,8 +48,9 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use self::errors::{on_duplicate_key, store_error};
 use self::records::{
     AGENTS, AgentDoc, CONVERSATION_CLIENT_ID_INDEX, CONVERSATION_EVENTS, CONVERSATIONS,
-    ConversationDoc, EventDoc, MESSAGES, MessageDoc, RoutingSettingsDoc, STAFF, StaffDoc, TENANTS,
-    TYPING, TenantDoc, TypingDoc, VISITORS, VisitorDoc, WidgetSettingsDoc, seq_to_bson,
+    ConversationDoc, EventDoc, MESSAGES, MessageDoc, READ_POSITIONS, ReadPositionDoc,
+    RoutingSettingsDoc, STAFF, StaffDoc, TENANTS, TYPING, TenantDoc, TypingDoc, VISITORS,
+    VisitorDoc, WidgetSettingsDoc, seq_to_bson,
 };
 use crate::domain::{
     Conversation, ConversationEvent, ConversationKind, ConversationStatus, Message, NewMessage,
@@ -81,6 +83,8 @@ pub struct MongoStore {
     messages: Collection<MessageDoc>,
     agents: Collection<AgentDoc>,
     events: Collection<EventDoc>,
+    /// Staff members' read positions (see `reads`).
+    reads: Collection<ReadPositionDoc>,
     /// Typing notices for other instances, written with `w: 1` (see `changes`).
     typing: Collection<TypingDoc>,
     /// Options of the transactions that append messages and move conversations.
@@ -146,6 +150,7 @@ impl MongoStore {
             messages: db.collection(MESSAGES),
             agents: db.collection(AGENTS),
             events: db.collection(CONVERSATION_EVENTS),
+            reads: db.collection(READ_POSITIONS),
             typing: db.collection_with_options(
                 TYPING,
                 CollectionOptions::builder()
@@ -304,6 +309,15 @@ impl MongoStore {
             .create_index(index(
                 "conversation_created",
                 doc! { "conversation_id": 1, "created_at": 1, "_id": 1 },
+            ))
+            .await
+            .map_err(store_error)?;
+        // The key of a position; a staff member's positions are a prefix of it.
+        self.reads
+            .create_index(unique(
+                "tenant_staff_conversation_unique",
+                doc! { "tenant_id": 1, "staff_id": 1, "conversation_id": 1 },
+                None,
             ))
             .await
             .map_err(store_error)?;

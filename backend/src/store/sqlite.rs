@@ -12,7 +12,8 @@
 //!
 //! Code map: `schema` creates and migrates the tables, `rows` converts rows to domain types,
 //! `accounts` implements tenants, staff and visitors, `conversations` and `messages` the two
-//! busy aggregates, `agents` the routing profiles and their presence leases.
+//! busy aggregates, `agents` the routing profiles and their presence leases, `reads` staff members' read
+//! positions.
 //!
 //! A write that checks before it changes, or changes more than one row, runs in an immediate
 //! transaction (`immediate`): it takes SQLite's write lock before its first read, so another
@@ -22,6 +23,7 @@ mod accounts;
 mod agents;
 mod conversations;
 mod messages;
+mod reads;
 mod rows;
 mod schema;
 

@@ -1,6 +1,7 @@
 //! What the agent console needs from the server, over real HTTP and WebSockets: typing
 //! previews, staff authors' roles, the contact's page and browser, reopening, the staff room,
-//! the identity secret, and the history and list queries behind the inbox.
+//! the identity secret, the history and list queries behind the inbox, and read positions that
+//! follow a staff member across devices.
 
 use natter_sdk::protocol::{AuthorKind, ClientFrame, ErrorCode, ServerFrame, StaffRole};
 use natter_server::auth::identity::sign_user_id;
@@ -629,6 +630,166 @@ async fn settings_saved_at_the_same_time_from_different_pages_all_survive(kind: 
     );
 }
 
+/// `PUT /v1/conversations/{id}/read` as `token`.
+async fn mark_read(app: &TestApp, token: &str, conversation_id: &str, seq: Value) -> (u16, Value) {
+    app.call(
+        Method::PUT,
+        token,
+        &format!("/v1/conversations/{conversation_id}/read"),
+        Some(json!({ "seq": seq })),
+    )
+    .await
+}
+
+/// The `read` frames `ws` receives until the staff room message `text` arrives.
+async fn reads_until_room_message(
+    ws: &mut crate::helpers::WsClient,
+    text: &str,
+) -> Vec<(String, u64)> {
+    let mut reads = Vec::new();
+    loop {
+        match ws.next().await {
+            ServerFrame::Read {
+                conversation_id,
+                seq,
+            } => reads.push((conversation_id, seq)),
+            ServerFrame::Message { message } if message.text == text => return reads,
+            _ => {}
+        }
+    }
+}
+
+async fn read_positions_follow_a_staff_member_to_all_their_devices(kind: StoreKind) {
+    let app = TestApp::spawn(kind).await;
+    let t = app.tenant(&[]).await;
+    let visitor = app.visitor(&t.tenant.site_key).await;
+    let conversation = app.start_conversation(&visitor.visitor_token).await;
+    for (client_id, text) in [("v-1", "Hello"), ("v-2", "Anyone there?")] {
+        let (status, _) = app
+            .call(
+                Method::POST,
+                &visitor.visitor_token,
+                &format!("/v1/conversations/{conversation}/messages"),
+                Some(json!({ "client_id": client_id, "text": text })),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let room = app.get_json(&t.owner.token, "/v1/staff-room").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.get_json(&t.agent_a.token, "/v1/read-positions").await,
+        json!({ "positions": [] }),
+        "nothing read yet"
+    );
+
+    let mut laptop = app.ws(&t.agent_a.token).await;
+    let mut phone = app.ws(&t.agent_a.token).await;
+    let mut colleague = app.ws(&t.agent_b.token).await;
+    let (status, body) = mark_read(&app, &t.agent_a.token, &conversation, json!(2)).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({ "conversation_id": conversation, "seq": 2 }))
+    );
+    // Backwards is accepted and ignored; the answer shows the position kept.
+    let (status, body) = mark_read(&app, &t.agent_a.token, &conversation, json!(1)).await;
+    assert_eq!((status, &body["seq"]), (200, &json!(2)));
+
+    // The staff room counts too (it has no messages yet: 0 is its last seq).
+    let (status, _) = mark_read(&app, &t.agent_a.token, &room, json!(0)).await;
+    assert_eq!(status, 200);
+
+    // Both of the agent's sockets hear of each forward move, in order; the backwards one moved
+    // nothing and is not pushed. The colleague hears of none: a staff room message marks the
+    // end of what each socket can have been sent.
+    let mut owner = app.ws(&t.owner.token).await;
+    assert!(matches!(
+        owner.send_message(&room, "o-1", "end of reads").await,
+        ServerFrame::Sent { .. }
+    ));
+    let expected = vec![(conversation.clone(), 2), (room.clone(), 0)];
+    assert_eq!(
+        reads_until_room_message(&mut laptop, "end of reads").await,
+        expected
+    );
+    assert_eq!(
+        reads_until_room_message(&mut phone, "end of reads").await,
+        expected
+    );
+    assert_eq!(
+        reads_until_room_message(&mut colleague, "end of reads").await,
+        vec![]
+    );
+
+    // A fresh sign-in (a new device) reads the positions back; they are the agent's own.
+    let again = app.login(&t.agent_a.email, "correct horse battery").await;
+    let mut positions = app
+        .get_json(&again.access_token, "/v1/read-positions")
+        .await["positions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    positions.sort_by_key(|p| p["conversation_id"].as_str().unwrap().to_owned());
+    let mut expected = vec![
+        json!({ "conversation_id": conversation, "seq": 2 }),
+        json!({ "conversation_id": room, "seq": 0 }),
+    ];
+    expected.sort_by_key(|p| p["conversation_id"].as_str().unwrap().to_owned());
+    assert_eq!(positions, expected);
+    assert_eq!(
+        app.get_json(&t.agent_b.token, "/v1/read-positions").await,
+        json!({ "positions": [] })
+    );
+
+    // Bad input: beyond the last message, not a number, unknown or foreign conversations.
+    let (status, body) = mark_read(&app, &t.agent_a.token, &conversation, json!(3)).await;
+    assert_eq!((status, &body["error"]["code"]), (422, &json!("invalid")));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("seq"),
+        "{body}"
+    );
+    let (status, body) = mark_read(&app, &t.agent_a.token, &conversation, json!(-1)).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("bad_request")),
+        "a body that is not a ReadRequest, like any other"
+    );
+    let (status, _) = mark_read(&app, &t.agent_a.token, "no-such-conversation", json!(0)).await;
+    assert_eq!(status, 404);
+    let other = app.tenant(&[]).await;
+    let (status, _) = mark_read(&app, &other.agent_a.token, &conversation, json!(1)).await;
+    assert_eq!(
+        status, 404,
+        "another tenant's conversation does not exist for them"
+    );
+
+    // Visitors have no read positions.
+    let (status, _) = mark_read(&app, &visitor.visitor_token, &conversation, json!(1)).await;
+    assert_eq!(status, 403);
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &visitor.visitor_token,
+            "/v1/read-positions",
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        app.get_json(&t.agent_a.token, "/v1/read-positions").await["positions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "refused requests changed nothing"
+    );
+}
+
 for_both_stores!(
     settings_saved_at_the_same_time_from_different_pages_all_survive,
     the_demo_tenant_has_work_for_the_console_and_seeding_twice_adds_nothing,
@@ -639,4 +800,5 @@ for_both_stores!(
     the_staff_room_is_one_chat_for_all_staff_that_visitors_never_see,
     the_identity_secret_is_shown_to_managers_and_rotation_retires_the_old_one,
     older_history_pages_backwards_and_the_inbox_tabs_filter,
+    read_positions_follow_a_staff_member_to_all_their_devices,
 );

@@ -225,3 +225,71 @@ async fn concurrent_writes_through_two_instances_keep_seqs_gap_free() {
     unique.dedup();
     assert_eq!(unique, (1..=61).collect::<Vec<u64>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_position_reaches_the_staff_members_devices_on_every_instance() {
+    let (a, b) = two_instances().await;
+    let t = a.tenant(&[]).await;
+    let visitor = a.visitor(&t.tenant.site_key).await;
+    let conversation = a.start_conversation(&visitor.visitor_token).await;
+    let mut visitor_ws = a.ws(&visitor.visitor_token).await;
+    for (client_id, text) in [("v-1", "one"), ("v-2", "two")] {
+        visitor_ws
+            .send_message(&conversation, client_id, text)
+            .await;
+    }
+    let room = b.get_json(&t.agent_a.token, "/v1/staff-room").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut laptop = a.ws(&t.agent_a.token).await;
+    let mut phone = b.ws(&t.agent_a.token).await;
+    let read = |conversation_id: &str, seq: u64| {
+        (
+            Method::PUT,
+            format!("/v1/conversations/{conversation_id}/read"),
+            json!({ "seq": seq }),
+        )
+    };
+
+    let (method, path, body) = read(&conversation, 2);
+    assert_eq!(
+        a.call(method, &t.agent_a.token, &path, Some(body)).await.0,
+        200
+    );
+    let on_phone = phone
+        .until(|f| match f {
+            ServerFrame::Read {
+                conversation_id,
+                seq,
+            } => Some((conversation_id, seq)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(on_phone, (conversation.clone(), 2), "across instances");
+
+    // A backwards mark moves nothing and crosses nothing: the laptop's next `read` after its
+    // own (local) one is the staff room's, marked afterwards on the other instance.
+    let (method, path, body) = read(&conversation, 1);
+    let (status, answer) = b.call(method, &t.agent_a.token, &path, Some(body)).await;
+    assert_eq!((status, &answer["seq"]), (200, &json!(2)));
+    let (method, path, body) = read(&room, 0);
+    assert_eq!(
+        b.call(method, &t.agent_a.token, &path, Some(body)).await.0,
+        200
+    );
+    let mut on_laptop = Vec::new();
+    while on_laptop.last() != Some(&(room.clone(), 0)) {
+        if let ServerFrame::Read {
+            conversation_id,
+            seq,
+        } = laptop.next().await
+        {
+            on_laptop.push((conversation_id, seq));
+        }
+    }
+    assert_eq!(
+        on_laptop,
+        vec![(conversation.clone(), 2), (room.clone(), 0)]
+    );
+}

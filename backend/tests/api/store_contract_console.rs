@@ -1,12 +1,12 @@
 //! The store contract for what the agent console needs, run against SQLite and MongoDB like the
 //! rest of `store_contract`: the staff room (one per tenant, never listed), reopening closed
 //! conversations (with the agent's load), the visitor's page and browser copied onto their live
-//! conversations, and staff authors' roles on messages.
+//! conversations, staff authors' roles on messages, and staff members' read positions.
 
 use natter_server::domain::{
     AuthorKind, Conversation, ConversationKind, ConversationStatus, NewMessage, StaffRole, Visitor,
 };
-use natter_server::store::{ConversationFilter, StoreError, Stores};
+use natter_server::store::{ConversationFilter, ReadPosition, StoreError, Stores};
 
 use crate::store_contract::{
     CREATED, assert_at_capacity, assert_conflict, assert_not_found, new_agent, new_conversation,
@@ -315,6 +315,78 @@ async fn reopening_a_closed_conversation_assigns_it_and_moves_the_load(stores: &
     );
 }
 
+async fn read_positions_move_forward_only_and_belong_to_one_staff_member(stores: &Stores) {
+    let (t, _v, c) = new_conversation(stores).await;
+    let room = stores
+        .conversations
+        .staff_room(&t.id, &Conversation::staff_room(&t.id, CREATED))
+        .await
+        .unwrap();
+    let reads = &stores.reads;
+    assert_eq!(reads.read_positions(&t.id, "ann").await.unwrap(), vec![]);
+    assert_eq!(reads.mark_read(&t.id, "ann", &c.id, 3).await.unwrap(), 3);
+    assert_eq!(
+        reads.mark_read(&t.id, "ann", &c.id, 1).await.unwrap(),
+        3,
+        "a lower position is ignored"
+    );
+    assert_eq!(reads.mark_read(&t.id, "ann", &c.id, 3).await.unwrap(), 3);
+    assert_eq!(reads.mark_read(&t.id, "ann", &c.id, 5).await.unwrap(), 5);
+    assert_eq!(reads.mark_read(&t.id, "ann", &room.id, 0).await.unwrap(), 0);
+    assert_eq!(reads.mark_read(&t.id, "bob", &c.id, 2).await.unwrap(), 2);
+
+    let mut ann = reads.read_positions(&t.id, "ann").await.unwrap();
+    ann.sort_by(|a, b| a.conversation_id.cmp(&b.conversation_id));
+    let mut expected = vec![
+        ReadPosition {
+            conversation_id: c.id.clone(),
+            seq: 5,
+        },
+        ReadPosition {
+            conversation_id: room.id.clone(),
+            seq: 0,
+        },
+    ];
+    expected.sort_by(|a, b| a.conversation_id.cmp(&b.conversation_id));
+    assert_eq!(ann, expected);
+    assert_eq!(
+        reads.read_positions(&t.id, "bob").await.unwrap(),
+        vec![ReadPosition {
+            conversation_id: c.id.clone(),
+            seq: 2,
+        }]
+    );
+    assert_eq!(
+        reads.read_positions("other-tenant", "ann").await.unwrap(),
+        vec![],
+        "positions are per tenant"
+    );
+}
+
+async fn racing_read_marks_keep_the_furthest_position(stores: &Stores) {
+    let (t, _v, c) = new_conversation(stores).await;
+    let marks = (1..=8u64).rev().map(|seq| {
+        let stores = stores.clone();
+        let (tenant_id, conversation_id) = (t.id.clone(), c.id.clone());
+        tokio::spawn(async move {
+            stores
+                .reads
+                .mark_read(&tenant_id, "ann", &conversation_id, seq)
+                .await
+        })
+    });
+    for outcome in futures_util::future::join_all(marks).await {
+        assert!(outcome.unwrap().unwrap() >= 1);
+    }
+    assert_eq!(
+        stores.reads.read_positions(&t.id, "ann").await.unwrap(),
+        vec![ReadPosition {
+            conversation_id: c.id.clone(),
+            seq: 8,
+        }]
+    );
+}
+
 store_contract! {
     stores: [
         the_staff_room_is_created_once_per_tenant_even_by_racing_first_calls,
@@ -322,6 +394,8 @@ store_contract! {
         a_staff_authors_role_is_stored_and_older_authors_have_none,
         a_visit_updates_the_visitor_and_their_live_conversations_only,
         reopening_a_closed_conversation_assigns_it_and_moves_the_load,
+        read_positions_move_forward_only_and_belong_to_one_staff_member,
+        racing_read_marks_keep_the_furthest_position,
     ],
     databases: [],
 }

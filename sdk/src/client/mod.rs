@@ -249,7 +249,9 @@ pub enum ClientEvent {
     ConversationList(Vec<ConversationSummary>),
     /// Routing news, passed through as the server sent it: one of the frames `queued`,
     /// `away`, `assigned`, `transferred` (visitors and staff), `offer`, `offer_withdrawn`,
-    /// `queue_length`, `presence` (staff). See `docs/protocol.md`.
+    /// `queue_length`, `presence` and `read` (staff; `read` is a staff member's own read
+    /// position from another device, passed along here for the same reason). See
+    /// `docs/protocol.md`.
     Routing(ServerFrame),
     /// The server refused the credentials (or the protocol version): the core stopped
     /// reconnecting until [`ClientCore::set_token`] or [`ClientCore::connect_requested`].
@@ -561,7 +563,8 @@ impl ClientCore {
             | ServerFrame::Offer { .. }
             | ServerFrame::OfferWithdrawn { .. }
             | ServerFrame::QueueLength { .. }
-            | ServerFrame::Presence { .. }) => self.events.push_back(ClientEvent::Routing(routing)),
+            | ServerFrame::Presence { .. }
+            | ServerFrame::Read { .. }) => self.events.push_back(ClientEvent::Routing(routing)),
             ServerFrame::Pong { .. } | ServerFrame::Unknown => {}
         }
     }

@@ -14,6 +14,9 @@
 //!   carries the former; the latter changes nothing staff see, and would otherwise flood the
 //!   feed with one event per agent every few seconds).
 //!
+//! Read positions work the same way: a write that moves a staff member's position sets a fresh
+//! `change_id` (one that moves nothing keeps the old one, so it is not reported).
+//!
 //! Conversation and agent updates are looked up by id when they arrive (the current state, like
 //! the driver's `updateLookup`, but only for these rarer writes rather than for every event).
 //!
@@ -33,10 +36,11 @@ use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
 use super::MongoStore;
 use super::errors::store_error;
 use super::records::{
-    AGENTS, AgentDoc, CONVERSATIONS, ConversationDoc, MESSAGES, MessageDoc, TYPING, TypingDoc,
+    AGENTS, AgentDoc, CONVERSATIONS, ConversationDoc, MESSAGES, MessageDoc, READ_POSITIONS,
+    ReadPositionDoc, TYPING, TypingDoc,
 };
 use crate::domain::{Agent, Conversation, Message, TypingNotice};
-use crate::store::{Change, ChangeStream, StoreError, StoreResult};
+use crate::store::{Change, ChangeStream, ReadPosition, StoreError, StoreResult};
 
 /// The `change_id` of a conversation or agent write by this instance.
 pub(super) fn change_id(instance: &str) -> String {
@@ -55,7 +59,7 @@ fn pipeline(instance: &str) -> Vec<Document> {
         "operationType": "insert",
         "fullDocument.origin": { "$ne": instance },
     }];
-    for collection in [CONVERSATIONS, AGENTS] {
+    for collection in [CONVERSATIONS, AGENTS, READ_POSITIONS] {
         branches.push(doc! {
             "ns.coll": collection,
             "operationType": "insert",
@@ -177,6 +181,22 @@ impl MongoStore {
                     .map(|a| Agent::try_from(a).map(Change::Agent))
                     .transpose()
             }
+            (Some(READ_POSITIONS), OperationType::Insert) => {
+                let doc = event.full_document.ok_or_else(missing_document)?;
+                let read: ReadPositionDoc = bson::from_document(doc).map_err(undecodable)?;
+                read_change(read).map(Some)
+            }
+            (Some(READ_POSITIONS), OperationType::Update) => {
+                let Some(id) = event.document_key.as_ref().and_then(|k| k.get("_id")) else {
+                    return Err(missing_document());
+                };
+                let found = self
+                    .reads
+                    .find_one(doc! { "_id": id })
+                    .await
+                    .map_err(store_error)?;
+                found.map(read_change).transpose()
+            }
             // Invalidation (the database was dropped) ends this stream; the caller resubscribes.
             (_, OperationType::Invalidate | OperationType::DropDatabase) => Err(
                 StoreError::Unavailable("mongodb: change stream invalidated".into()),
@@ -184,6 +204,15 @@ impl MongoStore {
             _ => Ok(None),
         }
     }
+}
+
+fn read_change(read: ReadPositionDoc) -> StoreResult<Change> {
+    let (tenant_id, staff_id) = (read.tenant_id.clone(), read.staff_id.clone());
+    Ok(Change::Read {
+        tenant_id,
+        staff_id,
+        position: ReadPosition::try_from(read)?,
+    })
 }
 
 fn missing_document() -> StoreError {

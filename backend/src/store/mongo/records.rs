@@ -15,7 +15,7 @@ use crate::domain::{
     EventKind, Lease, Message, Presence, RoutingPolicy, RoutingSettings, Staff, StaffRole, Team,
     Tenant, Timestamp, TypingNotice, Visitor, WhenUnavailable, WidgetPosition, WidgetSettings,
 };
-use crate::store::{StoreError, StoreResult};
+use crate::store::{ReadPosition, StoreError, StoreResult};
 
 /// Collection names, in one place so the indexes and the queries cannot disagree.
 pub(super) const TENANTS: &str = "tenants";
@@ -25,6 +25,8 @@ pub(super) const CONVERSATIONS: &str = "conversations";
 pub(super) const MESSAGES: &str = "messages";
 pub(super) const AGENTS: &str = "agents";
 pub(super) const CONVERSATION_EVENTS: &str = "conversation_events";
+/// Staff members' read positions, one document per (tenant, staff member, conversation).
+pub(super) const READ_POSITIONS: &str = "read_positions";
 /// Typing notices on their way to other instances' change feeds; expire after a minute or two.
 pub(super) const TYPING: &str = "typing";
 
@@ -827,5 +829,30 @@ mod tests {
         let decoded = Agent::try_from(bson::from_document::<AgentDoc>(stored).expect("decodes"))
             .expect("converts");
         assert_eq!(decoded, agent);
+    }
+}
+
+/// A staff member's read position in one conversation; keyed by the unique index on
+/// `(tenant_id, staff_id, conversation_id)`, the server generates `_id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct ReadPositionDoc {
+    pub tenant_id: String,
+    pub staff_id: String,
+    pub conversation_id: String,
+    pub seq: i64,
+    /// Set (`"<instance>:<unique>"`) by each write that moves `seq`, for other instances'
+    /// change feeds (see `changes`).
+    #[serde(default)]
+    pub change_id: Option<String>,
+}
+
+impl TryFrom<ReadPositionDoc> for ReadPosition {
+    type Error = StoreError;
+
+    fn try_from(doc: ReadPositionDoc) -> StoreResult<Self> {
+        Ok(ReadPosition {
+            conversation_id: doc.conversation_id,
+            seq: seq_from_bson(doc.seq)?,
+        })
     }
 }

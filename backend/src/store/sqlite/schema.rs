@@ -254,8 +254,24 @@ CREATE UNIQUE INDEX conversations_staff_room
     ON conversations (tenant_id) WHERE kind = 'staff_room';
 "#;
 
+/// Version 5: read positions (issue 5).
+///
+/// `read_positions`: how far each staff member has read each conversation, one row per pair,
+/// keyed so that marking is one upsert and listing a staff member's positions is a prefix scan
+/// of the primary key. No foreign keys, like `agents`: the caller checks the conversation, and
+/// neither accounts nor conversations are ever deleted.
+const V5: &str = r#"
+CREATE TABLE IF NOT EXISTS read_positions (
+    tenant_id TEXT NOT NULL,
+    staff_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL CHECK (seq >= 0),
+    PRIMARY KEY (tenant_id, staff_id, conversation_id)
+) STRICT, WITHOUT ROWID;
+"#;
+
 /// Step `i` brings a database from version `i` to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
