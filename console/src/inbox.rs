@@ -1,5 +1,6 @@
 //! The conversation list as plain data: what each tab shows and in which order, unread counts
-//! from the last `seq` read per conversation, the contact-name filter, and waiting times.
+//! from the last `seq` read per conversation (the staff member's, kept by the server for all
+//! their devices), the contact-name filter, and waiting times.
 //!
 //! [`Inbox`] merges what the REST pages and the live `conversation` / `message` frames say about
 //! each conversation; a page loaded before a live change cannot undo it, because a summary only
@@ -102,7 +103,8 @@ pub struct Inbox {
     /// The signed-in staff member's id.
     me: String,
     conversations: HashMap<String, ConversationSummary>,
-    /// Per conversation, the highest `seq` the staff member has seen (persisted by the glue).
+    /// Per conversation, the highest `seq` the staff member has seen, on this device or (through
+    /// the server's read positions and `read` frames) on another; cached by the glue.
     last_read: HashMap<String, u64>,
     /// Conversations that are not part of the customer inbox (the staff room).
     excluded: Vec<String>,
@@ -479,6 +481,33 @@ mod tests {
         inbox.note_message(&message("a", 7, "me", AuthorKind::Staff));
         assert_eq!(inbox.unread("a"), 0);
         assert_eq!(inbox.read_positions().get("a"), Some(&7));
+    }
+
+    #[test]
+    fn positions_from_the_server_and_other_devices_lower_unread_counts_only() {
+        // A browser that never saw the console: everything is unread until the server's
+        // positions (shared by all the staff member's devices) arrive.
+        let mut inbox = Inbox::new("me", HashMap::new());
+        for id in ["a", "b"] {
+            let mut s = summary(id, ConversationStatus::Open, Some("me"));
+            s.last_seq = 76;
+            inbox.merge(s);
+        }
+        assert_eq!(inbox.attention(), 152);
+        assert!(inbox.mark_read("a", 76), "read on another device");
+        assert_eq!((inbox.unread("a"), inbox.unread("b")), (0, 76));
+        // A late answer or frame with an older position cannot make messages unread again.
+        assert!(!inbox.mark_read("a", 40));
+        assert_eq!(inbox.unread("a"), 0);
+        // This browser's cache may be ahead of the server's answer: the furthest wins.
+        let mut cached = HashMap::new();
+        cached.insert("b".to_owned(), 70);
+        let mut inbox = Inbox::new("me", cached);
+        let mut b = summary("b", ConversationStatus::Open, Some("me"));
+        b.last_seq = 76;
+        inbox.merge(b);
+        assert!(!inbox.mark_read("b", 60));
+        assert_eq!(inbox.unread("b"), 6);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! served by the natter server at `/console` and compiled to WebAssembly.
 //!
 //! The domain logic is sans-IO and unit-tested natively: [`inbox`] (the conversation list:
-//! tabs, order, unread counts, search), [`thread`] (one conversation's messages, pending and
+//! tabs, order, unread counts, search), [`read_sync`] (when read positions go to the server,
+//! which keeps them per staff member for all their devices), [`thread`] (one conversation's messages, pending and
 //! failed replies), [`route`] (hash routes), [`notify`] (when to alert), [`status`] (the
 //! connection banner), [`token`] (a saved token's audience) and [`useragent`] (a visitor's
 //! browser in a few words).
@@ -14,6 +15,7 @@
 
 pub mod inbox;
 pub mod notify;
+pub mod read_sync;
 pub mod route;
 pub mod settings;
 pub mod status;

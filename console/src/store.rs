@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use natter_sdk::api::{
-    AgentList, ConversationPage, MessagePage, PresenceRequest, QueueResponse, TransferRequest,
-    UpdateAgentRequest,
+    AgentList, ConversationPage, MessagePage, PresenceRequest, QueueResponse, ReadPositionInfo,
+    ReadPositions, ReadRequest, TransferRequest, UpdateAgentRequest,
 };
 use natter_sdk::client::{ClientEvent, ConnectionState, OutboxEntry};
 use natter_sdk::protocol::{
@@ -23,6 +23,7 @@ use crate::api::{Api, ApiError};
 use crate::inbox::{Inbox, Merge, Tab};
 use crate::live::{Live, Report, mono_now};
 use crate::notify::{self, Happening, Permission, Situation};
+use crate::read_sync::ReadSync;
 use crate::route::Route;
 use crate::storage;
 use crate::thread::{Failed, Thread};
@@ -105,13 +106,17 @@ pub struct Console {
     pub hidden: RwSignal<bool>,
     /// The help dialog is open.
     pub help_open: RwSignal<bool>,
+    /// Read positions on their way to the server.
+    read_sync: StoredValue<ReadSync>,
     live: StoredValue<Option<Live>, LocalStorage>,
     /// The REST client.
     pub api: StoredValue<Api, LocalStorage>,
 }
 
 impl Console {
-    /// The state for `principal`, connecting at once.
+    /// The state for `principal`, connecting at once. Read positions start from this
+    /// browser's cache and are brought up to date from the server's (which every device of
+    /// the staff member shares) as soon as they load.
     pub fn start(principal: Principal, api: Api) -> Console {
         let read: HashMap<String, u64> =
             storage::load(&format!("read:{}", principal.id)).unwrap_or_default();
@@ -136,6 +141,7 @@ impl Console {
             list_error: RwSignal::new(None),
             hidden: RwSignal::new(false),
             help_open: RwSignal::new(false),
+            read_sync: StoredValue::new(ReadSync::default()),
             live: StoredValue::new_local(None),
             api: StoredValue::new_local(api.clone()),
         };
@@ -150,6 +156,7 @@ impl Console {
         live.connect();
         console.load_staff_room();
         console.load_routing();
+        console.load_read_positions();
         console
     }
 
@@ -214,10 +221,18 @@ impl Console {
         }
     }
 
-    /// Advances the clocks and drops lapsed typing indicators.
+    /// Advances the clocks, drops lapsed typing indicators and sends read positions whose
+    /// wait is over.
     pub fn tick(&self) {
         let now = mono_now();
         self.clock.set((now, js_sys::Date::now() as i64));
+        let due = self
+            .read_sync
+            .try_update_value(|sync| sync.due(now))
+            .unwrap_or_default();
+        for (id, seq) in due {
+            self.put_read(id, seq);
+        }
         if self
             .typing
             .with_untracked(|t| t.iter().any(|t| t.until <= now))
@@ -377,6 +392,15 @@ impl Console {
                     self.load_line();
                 }
             }
+            // My read position from another of my devices.
+            ServerFrame::Read {
+                conversation_id,
+                seq,
+            } => {
+                self.read_sync
+                    .update_value(|sync| sync.known(&conversation_id, seq));
+                self.note_read(&conversation_id, seq);
+            }
             ServerFrame::Presence { agent } => {
                 self.agents.update(
                     |agents| match agents.iter_mut().find(|a| a.id == agent.id) {
@@ -423,7 +447,9 @@ impl Console {
                     && self.staff_room.get_untracked().as_deref() == Some(id)))
     }
 
-    /// Marks a conversation read up to its newest message and saves the position.
+    /// Marks a conversation read up to its newest message, saves the position in this
+    /// browser and sends it to the server (at most once a second per conversation, see
+    /// [`ReadSync`]) for the staff member's other devices.
     pub fn mark_read(&self, id: &str) {
         let newest = self
             .threads
@@ -436,11 +462,94 @@ impl Console {
         if self.inbox.with_untracked(|i| i.unread(id)) == 0 && newest.is_none() {
             return;
         }
+        self.note_read(id, seq);
+        // Also when the inbox already had it: a position cached in this browser may be one
+        // the server never received.
+        let send = self
+            .read_sync
+            .try_update_value(|sync| sync.read(id, seq, mono_now()))
+            .flatten();
+        if let Some(seq) = send {
+            self.put_read(id.to_owned(), seq);
+        }
+    }
+
+    /// Moves the inbox's read position of `id` forward to `seq` and caches it in this browser.
+    fn note_read(&self, id: &str, seq: u64) {
         if self.inbox.try_update(|i| i.mark_read(id, seq)) == Some(true) {
             let key = format!("read:{}", self.my_id());
             self.inbox
                 .with_untracked(|i| storage::save(&key, i.read_positions()));
         }
+    }
+
+    /// `PUT /v1/conversations/{id}/read`.
+    fn put_read(&self, id: String, seq: u64) {
+        let console = *self;
+        let api = self.api.get_value();
+        spawn_local(async move {
+            let path = format!("/v1/conversations/{id}/read");
+            match api
+                .send_json::<_, ReadPositionInfo>("PUT", &path, &ReadRequest { seq })
+                .await
+            {
+                Ok(kept) => {
+                    console
+                        .read_sync
+                        .update_value(|sync| sync.known(&id, kept.seq));
+                    console.note_read(&id, kept.seq);
+                }
+                Err(error) => {
+                    // Unread counts are not worth a notice; a network or server failure is
+                    // retried, a refusal (the conversation is gone, say) is not.
+                    let retry = error
+                        .status()
+                        .is_none_or(|status| status >= 500 || status == 429);
+                    console.read_sync.update_value(|sync| {
+                        sync.failed(&id, seq, retry && error != ApiError::SignedOut)
+                    });
+                }
+            }
+        });
+    }
+
+    /// Loads the staff member's read positions, shared by all their devices, as the baseline
+    /// of the unread counts.
+    fn load_read_positions(&self) {
+        let console = *self;
+        let api = self.api.get_value();
+        spawn_local(async move {
+            match api.get::<ReadPositions>("/v1/read-positions").await {
+                Ok(read) => {
+                    console.read_sync.update_value(|sync| {
+                        for p in &read.positions {
+                            sync.known(&p.conversation_id, p.seq);
+                        }
+                    });
+                    let moved = console.inbox.try_update(|inbox| {
+                        read.positions
+                            .iter()
+                            .filter(|p| inbox.mark_read(&p.conversation_id, p.seq))
+                            .count()
+                    });
+                    if moved.unwrap_or(0) > 0 {
+                        let key = format!("read:{}", console.my_id());
+                        console
+                            .inbox
+                            .with_untracked(|i| storage::save(&key, i.read_positions()));
+                    }
+                    // What is open now may be read further than the server knows.
+                    if let Some(id) = console
+                        .route
+                        .with_untracked(|r| r.conversation().map(str::to_owned))
+                        .filter(|id| console.is_viewing(id))
+                    {
+                        console.mark_read(&id);
+                    }
+                }
+                Err(error) => console.report_error("Read positions could not be loaded", &error),
+            }
+        });
     }
 
     /// Goes to a conversation.
