@@ -131,7 +131,13 @@ impl TestApp {
             addr,
             database_url: database_url.to_owned(),
             stores,
-            http: reqwest::Client::new(),
+            // No idle connection reuse: when the server refuses a request before reading its body
+            // (413 for an oversized one) it closes that connection, and a pooled client could
+            // send the next request on it before noticing ("IncompleteMessage").
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("a reqwest client"),
             stop: Some(stop),
             task: Some(task),
             _dir: None,
