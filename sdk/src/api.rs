@@ -9,6 +9,46 @@ use crate::protocol::{
     RoutingPolicy, StaffRef, StaffRole, Timestamp, WhenUnavailable,
 };
 
+/// Why a string is not a bare web origin (see [`parse_origin`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginError {
+    /// It does not start with `http://` or `https://`.
+    Scheme,
+    /// It has a path, query or fragment after the host.
+    Path,
+    /// The host or port is malformed.
+    Malformed,
+}
+
+/// Checks that `origin` is a bare web origin as allowed origins are spelled: `http` or `https`,
+/// a host, an optional port, and nothing else. Returns it normalised (lowercase, no trailing
+/// slash), the spelling the server stores. Shared by the server's validation and the console's
+/// form so that both accept exactly the same origins.
+pub fn parse_origin(origin: &str) -> Result<String, OriginError> {
+    let trimmed = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or(OriginError::Scheme)?;
+    if rest.contains(['/', '?', '#']) {
+        return Err(OriginError::Path);
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.contains(']') || host.ends_with(']') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
+    if host_ok && port_ok {
+        Ok(trimmed)
+    } else {
+        Err(OriginError::Malformed)
+    }
+}
+
 /// The body of every REST error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

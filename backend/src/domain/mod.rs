@@ -9,6 +9,7 @@ pub mod permissions;
 mod routing;
 mod widget;
 
+use natter_sdk::api::{OriginError, parse_origin};
 pub use natter_sdk::protocol::{
     AuthorKind, ConversationStatus, Presence, RoutingPolicy, StaffRole, Timestamp, WhenUnavailable,
 };
@@ -354,29 +355,15 @@ pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
 }
 
 /// Checks that `origin` is a bare web origin: `http` or `https`, a host, an optional port, and
-/// nothing else. Returns it normalised (lowercase, no trailing slash).
+/// nothing else ([`natter_sdk::api::parse_origin`]). Returns it normalised (lowercase, no
+/// trailing slash).
 pub fn normalize_origin(origin: &str) -> Result<String, String> {
-    let trimmed = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-    let rest = trimmed
-        .strip_prefix("https://")
-        .or_else(|| trimmed.strip_prefix("http://"))
-        .ok_or_else(|| format!("{origin:?} must start with http:// or https://"))?;
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((host, port)) if !host.contains(']') || host.ends_with(']') => (host, Some(port)),
-        _ => (rest, None),
-    };
-    let host_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
-    if host_ok && port_ok {
-        Ok(trimmed)
-    } else {
-        Err(format!(
-            "{origin:?} is not an origin like https://shop.example:8443"
-        ))
-    }
+    parse_origin(origin).map_err(|e| match e {
+        OriginError::Scheme => format!("{origin:?} must start with http:// or https://"),
+        OriginError::Path | OriginError::Malformed => {
+            format!("{origin:?} is not an origin like https://shop.example:8443")
+        }
+    })
 }
 
 /// Longest page URL a visitor session may report.

@@ -3,6 +3,7 @@
 //! put the message next to the right field), the widget preview's text colour, the embed
 //! snippet, the identity-verification example, team ids and which roles a manager may give.
 
+use natter_sdk::api::{OriginError, parse_origin};
 use natter_sdk::protocol::StaffRole;
 
 /// Splits a server's validation message (`"color: \"red\" is not ..."`) into the wire field it
@@ -61,30 +62,14 @@ pub fn at_most(text: &str, max: usize) -> Result<(), String> {
 /// server's spelling (lowercase, no trailing slash), or why it is not one. A URL with a path is
 /// refused with a hint: the widget's pages are allowed by origin, not by page.
 pub fn origin(input: &str) -> Result<String, String> {
-    let trimmed = input.trim().trim_end_matches('/').to_ascii_lowercase();
-    let Some(rest) = trimmed
-        .strip_prefix("https://")
-        .or_else(|| trimmed.strip_prefix("http://"))
-    else {
-        return Err("start with http:// or https://".to_owned());
-    };
-    if rest.contains(['/', '?', '#']) {
-        return Err("only scheme, host and port (no path), like https://shop.example".to_owned());
-    }
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((host, port)) if !host.contains(']') || host.ends_with(']') => (host, Some(port)),
-        _ => (rest, None),
-    };
-    let host_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
-    if host_ok && port_ok {
-        Ok(trimmed)
-    } else {
-        Err("not an origin like https://shop.example:8443".to_owned())
-    }
+    parse_origin(input).map_err(|e| {
+        match e {
+            OriginError::Scheme => "start with http:// or https://",
+            OriginError::Path => "only scheme, host and port (no path), like https://shop.example",
+            OriginError::Malformed => "not an origin like https://shop.example:8443",
+        }
+        .to_owned()
+    })
 }
 
 /// The line a site owner pastes into their pages: the loader from this console's origin (the

@@ -451,35 +451,11 @@ impl MongoStore {
             let reason = "conversation is not closed";
             return Ok(Err(self.refusal(session, tenant_id, id, reason).await?));
         };
-        let taken = self
-            .agents
-            .update_one(
-                doc! {
-                    "tenant_id": tenant_id,
-                    "staff_id": agent_id,
-                    "load": { "$lt": i64::from(capacity) },
-                },
-                doc! {
-                    "$inc": { "load": 1 },
-                    "$set": { "last_assigned": now, "change_id": change },
-                },
-            )
-            .session(&mut *session)
-            .await?;
-        if taken.matched_count == 0 {
-            let exists = self
-                .agents
-                .clone_with_type::<Document>()
-                .find_one(doc! { "tenant_id": tenant_id, "staff_id": agent_id })
-                .projection(doc! { "_id": 1 })
-                .session(&mut *session)
-                .await?
-                .is_some();
-            return Ok(Err(Decided::Refused(if exists {
-                StoreError::AtCapacity
-            } else {
-                StoreError::NotFound
-            })));
+        if let Err(refused) = self
+            .take_slot(session, tenant_id, agent_id, capacity, now, change)
+            .await?
+        {
+            return Ok(Err(Decided::Refused(refused)));
         }
         Ok(Conversation::try_from(reopened).map_err(Decided::Refused))
     }
@@ -539,39 +515,66 @@ impl MongoStore {
             self.release(session, tenant_id, from, change).await?;
         }
 
-        let capacity = i64::from(item.capacity);
+        if let Err(refused) = self
+            .take_slot(
+                session,
+                tenant_id,
+                &item.agent_id,
+                item.capacity,
+                item.ticket,
+                change,
+            )
+            .await?
+        {
+            return Ok(Err(Decided::Refused(refused)));
+        }
+        Ok(Conversation::try_from(assigned).map_err(Decided::Refused))
+    }
+
+    /// Grows `agent_id`'s load by one if it is under `capacity`, inside the transaction, and
+    /// stamps `last_assigned` (the round-robin order). Refused with `AtCapacity` when the agent
+    /// is full, `NotFound` when they have no routing profile.
+    async fn take_slot(
+        &self,
+        session: &mut ClientSession,
+        tenant_id: &str,
+        agent_id: &str,
+        capacity: u32,
+        last_assigned: i64,
+        change: &str,
+    ) -> Result<Result<(), StoreError>, Error> {
         let taken = self
             .agents
             .update_one(
                 doc! {
                     "tenant_id": tenant_id,
-                    "staff_id": &item.agent_id,
-                    "load": { "$lt": capacity },
+                    "staff_id": agent_id,
+                    "load": { "$lt": i64::from(capacity) },
                 },
                 doc! {
                     "$inc": { "load": 1 },
-                    "$set": { "last_assigned": item.ticket, "change_id": change },
+                    "$set": { "last_assigned": last_assigned, "change_id": change },
                 },
             )
             .session(&mut *session)
             .await?;
-        if taken.matched_count == 0 {
-            // A projection, so read as a plain document rather than an `AgentDoc`.
-            let exists = self
-                .agents
-                .clone_with_type::<Document>()
-                .find_one(doc! { "tenant_id": tenant_id, "staff_id": &item.agent_id })
-                .projection(doc! { "_id": 1 })
-                .session(&mut *session)
-                .await?
-                .is_some();
-            return Ok(Err(Decided::Refused(if exists {
-                StoreError::AtCapacity
-            } else {
-                StoreError::NotFound
-            })));
+        if taken.matched_count > 0 {
+            return Ok(Ok(()));
         }
-        Ok(Conversation::try_from(assigned).map_err(Decided::Refused))
+        // A projection, so read as a plain document rather than an `AgentDoc`.
+        let exists = self
+            .agents
+            .clone_with_type::<Document>()
+            .find_one(doc! { "tenant_id": tenant_id, "staff_id": agent_id })
+            .projection(doc! { "_id": 1 })
+            .session(&mut *session)
+            .await?
+            .is_some();
+        Ok(Err(if exists {
+            StoreError::AtCapacity
+        } else {
+            StoreError::NotFound
+        }))
     }
 
     /// Shrinks `staff_id`'s load by one, inside the transaction. The condition `load > 0`
