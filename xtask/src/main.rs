@@ -15,6 +15,7 @@
 //!
 //! It uses only std and anyhow (plus what the `mongod` module needs) so that it compiles in seconds.
 
+mod budget;
 mod console;
 mod mongod;
 mod widget;
