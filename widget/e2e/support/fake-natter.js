@@ -59,7 +59,7 @@ export class FakeNatter {
     let file;
     if (url.pathname === '/widget.js') file = 'widget.js';
     else if (url.pathname.startsWith('/widget/')) file = url.pathname.slice('/widget/'.length);
-    if (!file || !Object.hasOwn(this.manifest.sizes, file)) {
+    if (!file || ![this.manifest.loader, this.manifest.glue, this.manifest.wasm].includes(file)) {
       response.writeHead(404, headers);
       return response.end();
     }
