@@ -2,6 +2,9 @@
 //! Rust clients. Like [`crate::protocol`], these are a compatibility promise; the server's OpenAPI
 //! document at `/openapi.json` is generated from them.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{
@@ -305,7 +308,7 @@ pub struct StartConversationRequest {
     pub team: Option<String>,
     /// Start even when nobody is available under the `reject` policy: the visitor leaves a
     /// message for later.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     pub leave_message: bool,
 }
 
@@ -413,7 +416,7 @@ pub struct UpdateAgentRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
     /// `true`: use the tenant's default capacity again (cannot be combined with `capacity`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     pub use_default_capacity: bool,
     /// Team ids (replaces the list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -465,7 +468,7 @@ pub struct TransferRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_team: Option<String>,
     /// `true`: back to the front of its line.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     pub to_queue: bool,
     /// An internal note for the next advisor (at most 1000 characters; staff only).
     #[serde(default, skip_serializing_if = "Option::is_none")]

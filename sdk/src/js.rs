@@ -16,6 +16,9 @@
 //! Errors name the field that was missing or mistyped and avoid formatting machinery, which would
 //! cost the widget another ~10 KB.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use js_sys::{Array, JSON, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -103,7 +106,9 @@ const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 fn integer(value: &JsValue, key: &'static str) -> Decoded<f64> {
     match value.as_f64() {
-        Some(n) if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER => Ok(n),
+        // Whole when the round trip through i64 keeps it (`f64::fract` needs std); NaN and the
+        // infinities fail one of the two tests.
+        Some(n) if n.abs() <= MAX_SAFE_INTEGER && n as i64 as f64 == n => Ok(n),
         _ => bad(key),
     }
 }

@@ -10,6 +10,13 @@
 //! - [`client`]: a sans-IO client state machine (connection state, outbox, resume cursors,
 //!   reconnect backoff) that compiles to `wasm32-unknown-unknown` for the widget and console.
 //! - [`transport`] (feature `native`): drives the client core over tokio-tungstenite.
+//!
+//! Without the default feature `std` the crate is `#![no_std]` (core + `alloc`): the widget's wasm
+//! builds it that way to leave std's panic and formatting code out of its size budget.
+
+#![cfg_attr(not(any(feature = "std", test)), no_std)]
+
+extern crate alloc;
 
 pub mod api;
 pub mod client;

@@ -10,6 +10,11 @@
 //! The types only derive serde; the JSON encoding itself lives in [`crate::codec`] so that the
 //! browser build can parse with the browser's own `JSON` instead of pulling in serde_json.
 
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this crate speaks. Sent in [`ClientFrame::Auth`] and echoed in

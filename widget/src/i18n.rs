@@ -6,6 +6,7 @@
 //! picked with a per-language rule ([`plural`]).
 
 use crate::model::Locale;
+use crate::prelude::*;
 
 /// A fixed string of the interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

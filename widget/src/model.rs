@@ -5,6 +5,7 @@
 //! message goes in the list, when a line starts a new group, when the unread badge counts) lives
 //! here, so it is unit-tested natively without a browser.
 
+use crate::prelude::*;
 use natter_sdk::protocol::{AgentCard, AuthorKind, Message};
 
 /// Two messages of the same author closer than this share one group (one name, one avatar).

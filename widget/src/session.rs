@@ -16,8 +16,8 @@
 //! borrowed while they run; [`drive`] applies an input, collects what to emit, releases the
 //! borrow, then notifies.
 
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use alloc::rc::{Rc, Weak};
+use core::cell::RefCell;
 
 use js_sys::{Date, Function};
 use natter_sdk::api::{
@@ -37,6 +37,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::model::{Appearance, Connection, Delivery, Line, Model, Routing, Side};
+use crate::prelude::*;
 
 /// What a session tells its owner after a change (the widget re-renders).
 pub type Observer = Rc<dyn Fn()>;
@@ -437,7 +438,7 @@ fn settle(rc: &Rc<RefCell<State>>) {
             return;
         };
         state.pump();
-        let emissions = std::mem::take(&mut state.emissions);
+        let emissions = core::mem::take(&mut state.emissions);
         let listeners = if emissions.is_empty() {
             Vec::new()
         } else {
@@ -707,7 +708,7 @@ impl State {
         self.conversation = Some(summary.id.clone());
         self.model.conversation_started(&summary.id);
         let now = mono_now();
-        for entry in std::mem::take(&mut self.unplaced) {
+        for entry in core::mem::take(&mut self.unplaced) {
             let _ = self.core.send_message_with_client_id(
                 now,
                 summary.id.clone(),
@@ -1338,8 +1339,8 @@ fn http(
         return;
     };
     // Exactly one of the two final callbacks runs; both share `done`.
-    let done = Rc::new(std::cell::Cell::new(Some(done)));
-    let status = Rc::new(std::cell::Cell::new(0u16));
+    let done = Rc::new(core::cell::Cell::new(Some(done)));
+    let status = Rc::new(core::cell::Cell::new(0u16));
     let seen = status.clone();
     let on_response: JsValue = Closure::<dyn FnMut(JsValue) -> JsValue>::once_into_js(
         move |response: JsValue| -> JsValue {
@@ -1353,7 +1354,7 @@ fn http(
     );
     // One closure type for both (the body text with the status, or the failure): each closure
     // type costs its own glue.
-    let finisher = |status: Option<Rc<std::cell::Cell<u16>>>| -> JsValue {
+    let finisher = |status: Option<Rc<core::cell::Cell<u16>>>| -> JsValue {
         let done = done.clone();
         Closure::<dyn FnMut(JsValue)>::once_into_js(move |value: JsValue| {
             if let Some(done) = done.take() {

@@ -290,7 +290,26 @@ fn test(args: &[OsString]) -> Result<()> {
                 "--",
                 "-D",
                 "warnings",
-            ]))
+            ]))?;
+            // Both widget modules ship without the default feature `std` (`#![no_std]`, see
+            // widget/src/lib.rs), which compiles other code paths: lint those too.
+            for features in ["", "headless"] {
+                run_command(cargo().args([
+                    "clippy",
+                    "-p",
+                    "natter-widget",
+                    "--target",
+                    WASM_TARGET,
+                    "--lib",
+                    "--no-default-features",
+                    "--features",
+                    features,
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))?;
+            }
+            Ok(())
         })?;
     }
 
@@ -303,6 +322,8 @@ fn test(args: &[OsString]) -> Result<()> {
             "--target",
             WASM_TARGET,
             "--no-default-features",
+            "--features",
+            "js",
         ]))
         .context("natter-sdk does not build for wasm32-unknown-unknown")
     })?;

@@ -37,11 +37,19 @@ pub fn build(root: &Path) -> Result<()> {
     // fetches at first open and which the size budget is about, and the headless `ChatClient`
     // that the npm package ships next to it for custom interfaces.
     let wasm_opt = wasm_opt_path(root);
-    let wasm = wasm_pack_optimized(root, &wasm_opt, &[], "pkg", "natter_widget")?;
+    // Without the default feature `std` the crate is `#![no_std]` and std's panic and formatting
+    // code stays out of the wasm (see widget/src/lib.rs).
+    let wasm = wasm_pack_optimized(
+        root,
+        &wasm_opt,
+        &["--no-default-features"],
+        "pkg",
+        "natter_widget",
+    )?;
     wasm_pack_optimized(
         root,
         &wasm_opt,
-        &["--features", "headless"],
+        &["--no-default-features", "--features", "headless"],
         "pkg-client",
         "natter_chat_client",
     )?;

@@ -64,6 +64,11 @@ mod timeline;
 #[cfg(test)]
 mod tests;
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
 use sorted_map::SortedMap;
 
 pub use outbox::OutboxEntry;

@@ -5,6 +5,9 @@
 //! permanently; a dropped connection never loses one. Because the server stores a
 //! `(conversation_id, client_id)` pair once, resending an entry after a reconnect is always safe.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::RequestId;

@@ -4,6 +4,8 @@
 //! give the same outputs (which is what makes the core testable and replayable). Callers seed it
 //! from a real source (`crypto.getRandomValues` in the browser, the OS elsewhere).
 
+use alloc::string::String;
+
 /// splitmix64 (Steele, Lea, Flood 2014): tiny, fast and good enough for jitter and identifiers.
 /// It is not a cryptographic generator; nothing secret is derived from it.
 #[derive(Debug, Clone)]

@@ -5,7 +5,8 @@
 //! it compiles to a small fraction of the code: `BTreeMap` cost the browser widget about 35 KB of
 //! wasm, close to its whole size budget. Iteration is in key order, like `BTreeMap`'s.
 
-use std::borrow::Borrow;
+use alloc::vec::Vec;
+use core::borrow::Borrow;
 
 /// An ordered map on a sorted vector. Only the operations the core needs.
 #[derive(Debug, Clone)]
@@ -60,7 +61,7 @@ impl<K: Ord, V> SortedMap<K, V> {
     /// Inserts or replaces; returns the replaced value.
     pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
         match self.find(&key) {
-            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Ok(i) => Some(core::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
                 self.entries.insert(i, (key, value));
                 None

@@ -6,6 +6,10 @@
 //! ahead is buffered and reported as a gap, which the core fills with a `sync`. Since the cursor
 //! only ever grows, no `seq` is delivered twice or out of order, whatever the server sends.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use super::sorted_map::SortedMap;
 
 use crate::protocol::{Cursor, Message, RequestId};

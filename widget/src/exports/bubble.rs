@@ -1,7 +1,7 @@
 //! The bubble's API: `mount` and the [`Widget`] it returns.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use core::cell::RefCell;
 
 use js_sys::{Function, Reflect};
 use natter_sdk::protocol::ErrorCode;
@@ -10,6 +10,7 @@ use web_sys::ShadowRoot;
 
 use super::{field, identity, required};
 use crate::model::Locale;
+use crate::prelude::*;
 use crate::session::{Session, error_payload};
 use crate::ui::{Intent, Ui};
 

@@ -4,6 +4,7 @@ use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 
 use super::{field, identity, required};
+use crate::prelude::*;
 use crate::session::{Session, line_payload, routing_payload, status_name};
 
 /// A headless chat client with the widget's delivery guarantees, for custom interfaces.

@@ -17,6 +17,7 @@ mod bubble;
 #[cfg(feature = "headless")]
 mod headless;
 
+use crate::prelude::*;
 use js_sys::Reflect;
 use natter_sdk::api::VisitorIdentity;
 use wasm_bindgen::prelude::*;

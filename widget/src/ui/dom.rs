@@ -8,6 +8,7 @@
 //! widget needs keeps the glue small. None of these throw for the constant arguments the widget
 //! passes (tag and attribute names, selectors), so none of them is `catch`.
 
+use crate::prelude::*;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 

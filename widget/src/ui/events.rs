@@ -5,14 +5,15 @@
 //! keyboard. One closure instead of one per control or per message keeps the wasm small and
 //! means message lines own no listeners at all; the listener finds the control with `closest`.
 
-use std::cell::Cell;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use core::cell::Cell;
 
 use wasm_bindgen::closure::Closure;
 
 use super::Intent;
 use super::dom::{Dom, Ev};
 use crate::i18n::push_u32;
+use crate::prelude::*;
 
 /// What the listener needs from the interface; the elements are fixed for the widget's lifetime.
 pub struct Shared {

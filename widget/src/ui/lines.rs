@@ -11,6 +11,7 @@ use natter_sdk::protocol::AgentCard;
 use super::dom::{DateFormat, Dom};
 use crate::i18n::{self, Key};
 use crate::model::{Delivery, Line, Locale, Model, Side};
+use crate::prelude::*;
 
 /// What drawing a line needs besides the line itself.
 pub struct LineContext<'a> {

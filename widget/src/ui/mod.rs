@@ -15,8 +15,8 @@ mod dom;
 mod events;
 mod lines;
 
-use std::cell::Cell;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use core::cell::Cell;
 
 use js_sys::{Array, Date, JSON};
 use natter_sdk::protocol::MAX_MESSAGE_CHARS;
@@ -27,6 +27,7 @@ use self::events::{Listener, Shared, fit_to_viewport};
 use self::lines::{LineContext, LineList};
 use crate::i18n::{self, Key};
 use crate::model::{Appearance, Connection, Locale, Model, Routing};
+use crate::prelude::*;
 
 /// Something the visitor asked for, for the driver to act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -468,7 +469,11 @@ impl Ui {
             Connection::Refused => ("refused", Some(Key::Refused), None),
         };
         let seconds = retry_at.map_or(0, |at| {
-            ((at as f64 - now_ms) / 1000.0).ceil().max(0.0) as u32
+            // Rounded up by hand: `f64::ceil` needs std (see lib.rs). The cast saturates, and
+            // takes a negative or NaN wait to 0.
+            let wait = (at as f64 - now_ms) / 1000.0;
+            let whole = wait as u32;
+            whole.saturating_add(u32::from(f64::from(whole) < wait))
         });
         let previous = self.drawn.connection.replace((state, seconds));
         if previous == Some((state, seconds)) {
