@@ -84,73 +84,129 @@ fn absent(value: &JsValue) -> bool {
     value.is_undefined() || value.is_null()
 }
 
-fn string(object: &JsValue, key: &'static str) -> Decoded<String> {
-    get(object, key)
-        .as_string()
-        .ok_or(DecodeError { field: key })
-}
-
-fn opt_string(object: &JsValue, key: &'static str) -> Decoded<Option<String>> {
-    let value = get(object, key);
-    if absent(&value) {
-        return Ok(None);
-    }
-    value
-        .as_string()
-        .map(Some)
-        .ok_or(DecodeError { field: key })
+fn is_plain_object(value: &JsValue) -> bool {
+    value.is_object() && !Array::is_array(value)
 }
 
 /// Largest integer a JavaScript number holds exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-fn integer(value: &JsValue, key: &'static str) -> Decoded<f64> {
-    match value.as_f64() {
-        // Whole when the round trip through i64 keeps it (`f64::fract` needs std); NaN and the
-        // infinities fail one of the two tests.
-        Some(n) if n.abs() <= MAX_SAFE_INTEGER && n as i64 as f64 == n => Ok(n),
-        _ => bad(key),
+/// `value` as a whole number that a JavaScript number holds exactly.
+fn integer(value: &JsValue) -> Option<f64> {
+    // Whole when the round trip through i64 keeps it (`f64::fract` needs std); NaN and the
+    // infinities fail one of the two tests.
+    value
+        .as_f64()
+        .filter(|&n| n.abs() <= MAX_SAFE_INTEGER && n as i64 as f64 == n)
+}
+
+/// The fields of one object being decoded.
+///
+/// Reading a scalar field (string, number, boolean) never returns early: a missing or mistyped
+/// one is noted (the first one only), a placeholder stands in for it, and [`Record::done`] turns
+/// the note into the error. With a `?` after every field, each decoder carried one clean-up path
+/// per field, dropping the strings read so far, which cost the widget ~1 KB gzip of wasm. The
+/// fields that have no placeholder (nested objects, lists, enums) are read first, with `?`,
+/// while there is little or nothing to drop yet; so when several fields are wrong, the one named
+/// is the first of those, or else the first wrong scalar.
+struct Record<'a> {
+    object: &'a JsValue,
+    error: Option<&'static str>,
+}
+
+impl<'a> Record<'a> {
+    /// Starts reading `value`, which must be an object (and not an array).
+    fn new(value: &'a JsValue) -> Decoded<Self> {
+        if is_plain_object(value) {
+            Ok(Record {
+                object: value,
+                error: None,
+            })
+        } else {
+            bad("object")
+        }
+    }
+
+    /// Notes that `key` is missing or mistyped, unless an earlier field was, and returns a
+    /// placeholder.
+    fn miss<T: Default>(&mut self, key: &'static str) -> T {
+        self.error.get_or_insert(key);
+        T::default()
+    }
+
+    fn string(&mut self, key: &'static str) -> String {
+        match get(self.object, key).as_string() {
+            Some(text) => text,
+            None => self.miss(key),
+        }
+    }
+
+    fn opt_string(&mut self, key: &'static str) -> Option<String> {
+        let value = get(self.object, key);
+        if absent(&value) {
+            return None;
+        }
+        match value.as_string() {
+            Some(text) => Some(text),
+            None => self.miss(key),
+        }
+    }
+
+    /// The whole number under `key`; `None` only when it is absent and `optional`. Anything
+    /// else that is not a whole number (or is negative while `unsigned`) is a miss.
+    fn whole(&mut self, key: &'static str, optional: bool, unsigned: bool) -> Option<f64> {
+        let value = get(self.object, key);
+        if optional && absent(&value) {
+            return None;
+        }
+        match integer(&value) {
+            Some(n) if !(unsigned && n < 0.0) => Some(n),
+            _ => Some(self.miss(key)),
+        }
+    }
+
+    fn uint(&mut self, key: &'static str) -> u64 {
+        self.whole(key, false, true).unwrap_or_default() as u64
+    }
+
+    fn opt_uint(&mut self, key: &'static str) -> Option<u64> {
+        self.whole(key, true, true).map(|n| n as u64)
+    }
+
+    fn u32(&mut self, key: &'static str) -> u32 {
+        let n = self.uint(key);
+        u32::try_from(n).unwrap_or_else(|_| self.miss(key))
+    }
+
+    fn int(&mut self, key: &'static str) -> i64 {
+        self.whole(key, false, false).unwrap_or_default() as i64
+    }
+
+    fn opt_int(&mut self, key: &'static str) -> Option<i64> {
+        self.whole(key, true, false).map(|n| n as i64)
+    }
+
+    fn boolean(&mut self, key: &'static str) -> bool {
+        match get(self.object, key).as_bool() {
+            Some(flag) => flag,
+            None => self.miss(key),
+        }
+    }
+
+    /// `value` if every field read was right, else the first wrong field's error.
+    fn done<T>(self, value: T) -> Decoded<T> {
+        match self.error {
+            None => Ok(value),
+            Some(field) => bad(field),
+        }
     }
 }
 
-fn uint(object: &JsValue, key: &'static str) -> Decoded<u64> {
-    let n = integer(&get(object, key), key)?;
-    if n < 0.0 {
-        return bad(key);
-    }
-    Ok(n as u64)
-}
-
-fn opt_uint(object: &JsValue, key: &'static str) -> Decoded<Option<u64>> {
-    let value = get(object, key);
-    if absent(&value) {
-        return Ok(None);
-    }
-    uint(object, key).map(Some)
-}
-
-fn u32_field(object: &JsValue, key: &'static str) -> Decoded<u32> {
-    u32::try_from(uint(object, key)?).or(bad(key))
-}
-
-fn int(object: &JsValue, key: &'static str) -> Decoded<i64> {
-    integer(&get(object, key), key).map(|n| n as i64)
-}
-
-fn opt_int(object: &JsValue, key: &'static str) -> Decoded<Option<i64>> {
-    if absent(&get(object, key)) {
-        return Ok(None);
-    }
-    int(object, key).map(Some)
-}
-
-fn boolean(object: &JsValue, key: &'static str) -> Decoded<bool> {
-    get(object, key).as_bool().ok_or(DecodeError { field: key })
-}
+// Fields without a placeholder, read with `?` before the record's scalars (see [`Record`]).
 
 fn object(parent: &JsValue, key: &'static str) -> Decoded<JsValue> {
     let value = get(parent, key);
-    if value.is_object() && !Array::is_array(&value) {
+    if is_plain_object(&value) {
         Ok(value)
     } else {
         bad(key)
@@ -168,11 +224,6 @@ fn opt_nested<T: FromJs>(parent: &JsValue, key: &'static str) -> Decoded<Option<
     nested(parent, key).map(Some)
 }
 
-/// The array under `key`.
-fn array(parent: &JsValue, key: &'static str) -> Decoded<Array> {
-    get(parent, key).dyn_into::<Array>().or(bad(key))
-}
-
 /// Reads every item of `array`, stopping at the first error. An index loop rather than
 /// `iter().map().collect::<Result<_, _>>()`: that adapter chain costs ~0.6 KB of wasm per item
 /// type.
@@ -184,8 +235,12 @@ fn items<T: FromJs>(array: &Array) -> Decoded<Vec<T>> {
     Ok(items)
 }
 
+/// The list under `key`.
 fn list<T: FromJs>(parent: &JsValue, key: &'static str) -> Decoded<Vec<T>> {
-    items(&array(parent, key)?)
+    match get(parent, key).dyn_ref::<Array>() {
+        Some(array) => items(array),
+        None => bad(key),
+    }
 }
 
 /// Reads a string field and maps it through `pick` (an enum's wire names).
@@ -194,26 +249,25 @@ fn named<T>(
     key: &'static str,
     pick: impl FnOnce(&str) -> Option<T>,
 ) -> Decoded<T> {
-    pick(&string(object, key)?).ok_or(DecodeError { field: key })
+    get(object, key)
+        .as_string()
+        .and_then(|name| pick(&name))
+        .ok_or(DecodeError { field: key })
 }
 
 /// The optional staff `role` of a principal or an author.
 fn opt_role(object: &JsValue) -> Decoded<Option<StaffRole>> {
-    match opt_string(object, "role")?.as_deref() {
-        None => Ok(None),
-        Some("owner") => Ok(Some(StaffRole::Owner)),
-        Some("admin") => Ok(Some(StaffRole::Admin)),
-        Some("agent") => Ok(Some(StaffRole::Agent)),
-        Some(_) => bad("role"),
+    let value = get(object, "role");
+    if absent(&value) {
+        return Ok(None);
     }
-}
-
-fn is_object(value: &JsValue) -> Decoded<()> {
-    if value.is_object() && !Array::is_array(value) {
-        Ok(())
-    } else {
-        bad("object")
-    }
+    named(object, "role", |role| match role {
+        "owner" => Some(StaffRole::Owner),
+        "admin" => Some(StaffRole::Admin),
+        "agent" => Some(StaffRole::Agent),
+        _ => None,
+    })
+    .map(Some)
 }
 
 impl FromJs for String {
@@ -233,120 +287,135 @@ impl<T: FromJs> FromJs for Vec<T> {
 
 impl FromJs for Principal {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
+        let mut r = Record::new(v)?;
+        let kind = named(v, "kind", |s| match s {
+            "visitor" => Some(PrincipalKind::Visitor),
+            "staff" => Some(PrincipalKind::Staff),
+            _ => None,
+        })?;
         let role = opt_role(v)?;
-        Ok(Principal {
-            kind: named(v, "kind", |s| match s {
-                "visitor" => Some(PrincipalKind::Visitor),
-                "staff" => Some(PrincipalKind::Staff),
-                _ => None,
-            })?,
-            id: string(v, "id")?,
-            tenant_id: string(v, "tenant_id")?,
-            name: opt_string(v, "name")?,
+        let principal = Principal {
+            kind,
+            id: r.string("id"),
+            tenant_id: r.string("tenant_id"),
+            name: r.opt_string("name"),
             role,
-        })
+        };
+        r.done(principal)
     }
 }
 
 impl FromJs for Author {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(Author {
-            kind: named(v, "kind", |s| match s {
-                "visitor" => Some(AuthorKind::Visitor),
-                "staff" => Some(AuthorKind::Staff),
-                "system" => Some(AuthorKind::System),
-                _ => None,
-            })?,
-            id: string(v, "id")?,
-            name: opt_string(v, "name")?,
-            role: opt_role(v)?,
-        })
+        let mut r = Record::new(v)?;
+        let kind = named(v, "kind", |s| match s {
+            "visitor" => Some(AuthorKind::Visitor),
+            "staff" => Some(AuthorKind::Staff),
+            "system" => Some(AuthorKind::System),
+            _ => None,
+        })?;
+        let role = opt_role(v)?;
+        let author = Author {
+            kind,
+            id: r.string("id"),
+            name: r.opt_string("name"),
+            role,
+        };
+        r.done(author)
     }
 }
 
 impl FromJs for Message {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(Message {
-            id: string(v, "id")?,
-            conversation_id: string(v, "conversation_id")?,
-            seq: uint(v, "seq")?,
-            client_id: opt_string(v, "client_id")?,
-            author: nested(v, "author")?,
-            text: string(v, "text")?,
-            created_at: int(v, "created_at")?,
-        })
+        let mut r = Record::new(v)?;
+        let author = nested(v, "author")?;
+        let message = Message {
+            id: r.string("id"),
+            conversation_id: r.string("conversation_id"),
+            seq: r.uint("seq"),
+            client_id: r.opt_string("client_id"),
+            author,
+            text: r.string("text"),
+            created_at: r.int("created_at"),
+        };
+        r.done(message)
     }
 }
 
 impl FromJs for StaffRef {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(StaffRef {
-            id: string(v, "id")?,
-            name: string(v, "name")?,
-        })
+        let mut r = Record::new(v)?;
+        let staff = StaffRef {
+            id: r.string("id"),
+            name: r.string("name"),
+        };
+        r.done(staff)
     }
 }
 
 impl FromJs for Contact {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(Contact {
-            visitor_id: string(v, "visitor_id")?,
-            external_id: opt_string(v, "external_id")?,
-            name: opt_string(v, "name")?,
-            email: opt_string(v, "email")?,
-            page_url: opt_string(v, "page_url")?,
-            user_agent: opt_string(v, "user_agent")?,
-            first_seen_at: opt_int(v, "first_seen_at")?,
-        })
+        let mut r = Record::new(v)?;
+        let contact = Contact {
+            visitor_id: r.string("visitor_id"),
+            external_id: r.opt_string("external_id"),
+            name: r.opt_string("name"),
+            email: r.opt_string("email"),
+            page_url: r.opt_string("page_url"),
+            user_agent: r.opt_string("user_agent"),
+            first_seen_at: r.opt_int("first_seen_at"),
+        };
+        r.done(contact)
     }
 }
 
 impl FromJs for ConversationSummary {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(ConversationSummary {
-            id: string(v, "id")?,
-            status: named(v, "status", ConversationStatus::parse)?,
-            contact: nested(v, "contact")?,
-            assignee: opt_nested(v, "assignee")?,
-            last_seq: uint(v, "last_seq")?,
-            last_message_preview: opt_string(v, "last_message_preview")?,
-            created_at: int(v, "created_at")?,
-            last_activity_at: int(v, "last_activity_at")?,
-            team: opt_string(v, "team")?,
-        })
+        let mut r = Record::new(v)?;
+        let status = named(v, "status", ConversationStatus::parse)?;
+        let contact = nested(v, "contact")?;
+        let assignee = opt_nested(v, "assignee")?;
+        let summary = ConversationSummary {
+            id: r.string("id"),
+            status,
+            contact,
+            assignee,
+            last_seq: r.uint("last_seq"),
+            last_message_preview: r.opt_string("last_message_preview"),
+            created_at: r.int("created_at"),
+            last_activity_at: r.int("last_activity_at"),
+            team: r.opt_string("team"),
+        };
+        r.done(summary)
     }
 }
 
 impl FromJs for AgentCard {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(AgentCard {
-            id: string(v, "id")?,
-            name: string(v, "name")?,
-            avatar_url: opt_string(v, "avatar_url")?,
-        })
+        let mut r = Record::new(v)?;
+        let card = AgentCard {
+            id: r.string("id"),
+            name: r.string("name"),
+            avatar_url: r.opt_string("avatar_url"),
+        };
+        r.done(card)
     }
 }
 
 impl FromJs for TransferTarget {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        match string(v, "kind")?.as_str() {
-            "agent" => Ok(TransferTarget::Agent {
+        let mut r = Record::new(v)?;
+        let target = match r.string("kind").as_str() {
+            "agent" => TransferTarget::Agent {
                 agent: nested(v, "agent")?,
-            }),
-            "team" => Ok(TransferTarget::Team {
-                team: string(v, "team")?,
-            }),
-            "queue" => Ok(TransferTarget::Queue),
-            _ => bad("kind"),
-        }
+            },
+            "team" => TransferTarget::Team {
+                team: r.string("team"),
+            },
+            "queue" => TransferTarget::Queue,
+            _ => return bad("kind"),
+        };
+        r.done(target)
     }
 }
 
@@ -382,158 +451,199 @@ impl FromJs for ErrorCode {
 
 impl FromJs for ServerFrame {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(match string(v, "type")?.as_str() {
-            "welcome" => ServerFrame::Welcome {
-                protocol: u32_field(v, "protocol")?,
-                principal: nested(v, "principal")?,
-                heartbeat_ms: uint(v, "heartbeat_ms")?,
-            },
-            "sent" => ServerFrame::Sent {
-                id: uint(v, "id")?,
-                message: nested(v, "message")?,
-            },
-            "synced" => ServerFrame::Synced {
-                id: uint(v, "id")?,
-                conversations: list(v, "conversations")?,
-            },
-            "error" => ServerFrame::Error {
-                id: opt_uint(v, "id")?,
-                code: ErrorCode::from_js(&get(v, "code"))?,
-                message: string(v, "message")?,
-            },
+        let mut r = Record::new(v)?;
+        let Some(kind) = get(v, "type").as_string() else {
+            return bad("type");
+        };
+        let frame = match kind.as_str() {
+            "welcome" => {
+                let principal = nested(v, "principal")?;
+                ServerFrame::Welcome {
+                    protocol: r.u32("protocol"),
+                    principal,
+                    heartbeat_ms: r.uint("heartbeat_ms"),
+                }
+            }
+            "sent" => {
+                let message = nested(v, "message")?;
+                ServerFrame::Sent {
+                    id: r.uint("id"),
+                    message,
+                }
+            }
+            "synced" => {
+                let conversations = list(v, "conversations")?;
+                ServerFrame::Synced {
+                    id: r.uint("id"),
+                    conversations,
+                }
+            }
+            "error" => {
+                let code = ErrorCode::from_js(&get(v, "code"))?;
+                ServerFrame::Error {
+                    id: r.opt_uint("id"),
+                    code,
+                    message: r.string("message"),
+                }
+            }
             "message" => ServerFrame::Message {
                 message: nested(v, "message")?,
             },
-            "typing" => ServerFrame::Typing {
-                conversation_id: string(v, "conversation_id")?,
-                author: nested(v, "author")?,
-                typing: boolean(v, "typing")?,
-                preview: opt_string(v, "preview")?,
-            },
+            "typing" => {
+                let author = nested(v, "author")?;
+                ServerFrame::Typing {
+                    conversation_id: r.string("conversation_id"),
+                    author,
+                    typing: r.boolean("typing"),
+                    preview: r.opt_string("preview"),
+                }
+            }
             "conversation" => ServerFrame::Conversation {
                 conversation: nested(v, "conversation")?,
             },
             "pong" => ServerFrame::Pong {
-                nonce: uint(v, "nonce")?,
+                nonce: r.uint("nonce"),
             },
             "reconnect" => ServerFrame::Reconnect {
-                reason: string(v, "reason")?,
-                retry_after_ms: uint(v, "retry_after_ms")?,
+                reason: r.string("reason"),
+                retry_after_ms: r.uint("retry_after_ms"),
             },
             "queued" => ServerFrame::Queued {
-                conversation_id: string(v, "conversation_id")?,
-                position: u32_field(v, "position")?,
-                estimated_wait_ms: opt_uint(v, "estimated_wait_ms")?,
+                conversation_id: r.string("conversation_id"),
+                position: r.u32("position"),
+                estimated_wait_ms: r.opt_uint("estimated_wait_ms"),
             },
             "away" => ServerFrame::Away {
-                conversation_id: string(v, "conversation_id")?,
-                message: string(v, "message")?,
+                conversation_id: r.string("conversation_id"),
+                message: r.string("message"),
             },
-            "assigned" => ServerFrame::Assigned {
-                conversation_id: string(v, "conversation_id")?,
-                agent: nested(v, "agent")?,
-            },
-            "transferred" => ServerFrame::Transferred {
-                conversation_id: string(v, "conversation_id")?,
-                from: opt_nested(v, "from")?,
-                to: nested(v, "to")?,
-                note: opt_string(v, "note")?,
-            },
+            "assigned" => {
+                let agent = nested(v, "agent")?;
+                ServerFrame::Assigned {
+                    conversation_id: r.string("conversation_id"),
+                    agent,
+                }
+            }
+            "transferred" => {
+                let from = opt_nested(v, "from")?;
+                let to = nested(v, "to")?;
+                ServerFrame::Transferred {
+                    conversation_id: r.string("conversation_id"),
+                    from,
+                    to,
+                    note: r.opt_string("note"),
+                }
+            }
             // Staff-only frames (`offer`, `offer_withdrawn`, `queue_length`, `presence`) never
             // reach a visitor's socket (docs/protocol.md, "Who receives what"), and the only user
             // of this codec is the visitor widget: they are ignored like frames from a newer
             // server rather than carrying their decoders into the widget's wasm.
             // Frames from a newer server are ignored, as the protocol asks.
             _ => ServerFrame::Unknown,
-        })
+        };
+        r.done(frame)
     }
 }
 
 impl FromJs for VisitorSessionResponse {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(VisitorSessionResponse {
-            visitor_token: string(v, "visitor_token")?,
-            expires_in: uint(v, "expires_in")?,
-            principal: nested(v, "principal")?,
-            verified: boolean(v, "verified")?,
-        })
+        let mut r = Record::new(v)?;
+        let principal = nested(v, "principal")?;
+        let session = VisitorSessionResponse {
+            visitor_token: r.string("visitor_token"),
+            expires_in: r.uint("expires_in"),
+            principal,
+            verified: r.boolean("verified"),
+        };
+        r.done(session)
     }
 }
 
 impl FromJs for ErrorBody {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
+        Record::new(v)?;
         let detail = object(v, "error")?;
-        Ok(ErrorBody {
+        let mut r = Record::new(&detail)?;
+        let code = ErrorCode::from_js(&get(&detail, "code"))?;
+        let body = ErrorBody {
             error: ErrorDetail {
-                code: ErrorCode::from_js(&get(&detail, "code"))?,
-                message: string(&detail, "message")?,
+                code,
+                message: r.string("message"),
             },
-        })
+        };
+        r.done(body)
     }
 }
 
 impl FromJs for TeamInfo {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        let policy = match opt_string(v, "policy")? {
-            None => None,
-            Some(p) => Some(RoutingPolicy::parse(&p).ok_or(DecodeError { field: "policy" })?),
+        let mut r = Record::new(v)?;
+        let policy = match get(v, "policy") {
+            value if absent(&value) => None,
+            _ => Some(named(v, "policy", RoutingPolicy::parse)?),
         };
-        Ok(TeamInfo {
-            id: string(v, "id")?,
-            name: string(v, "name")?,
+        let team = TeamInfo {
+            id: r.string("id"),
+            name: r.string("name"),
             policy,
-        })
+        };
+        r.done(team)
     }
 }
 
 impl FromJs for AvailabilityResponse {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(AvailabilityResponse {
-            available: boolean(v, "available")?,
-            when_unavailable: named(v, "when_unavailable", WhenUnavailable::parse)?,
-            away_message: opt_string(v, "away_message")?,
-            teams: list(v, "teams")?,
-        })
+        let mut r = Record::new(v)?;
+        let when_unavailable = named(v, "when_unavailable", WhenUnavailable::parse)?;
+        let teams = list(v, "teams")?;
+        let availability = AvailabilityResponse {
+            available: r.boolean("available"),
+            when_unavailable,
+            away_message: r.opt_string("away_message"),
+            teams,
+        };
+        r.done(availability)
     }
 }
 
 impl FromJs for WidgetSettingsBody {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(WidgetSettingsBody {
-            color: string(v, "color")?,
-            position: named(v, "position", WidgetPosition::parse)?,
-            greeting: opt_string(v, "greeting")?,
-            launcher_text: opt_string(v, "launcher_text")?,
-            title: opt_string(v, "title")?,
-        })
+        let mut r = Record::new(v)?;
+        let position = named(v, "position", WidgetPosition::parse)?;
+        let settings = WidgetSettingsBody {
+            color: r.string("color"),
+            position,
+            greeting: r.opt_string("greeting"),
+            launcher_text: r.opt_string("launcher_text"),
+            title: r.opt_string("title"),
+        };
+        r.done(settings)
     }
 }
 
 impl FromJs for WidgetConfigResponse {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(WidgetConfigResponse {
-            site_name: string(v, "site_name")?,
-            widget: nested(v, "widget")?,
-            availability: nested(v, "availability")?,
-        })
+        let mut r = Record::new(v)?;
+        let widget = nested(v, "widget")?;
+        let availability = nested(v, "availability")?;
+        let config = WidgetConfigResponse {
+            site_name: r.string("site_name"),
+            widget,
+            availability,
+        };
+        r.done(config)
     }
 }
 
 impl FromJs for OutboxEntry {
     fn from_js(v: &JsValue) -> Decoded<Self> {
-        is_object(v)?;
-        Ok(OutboxEntry {
-            client_id: string(v, "client_id")?,
-            conversation_id: string(v, "conversation_id")?,
-            text: string(v, "text")?,
-        })
+        let mut r = Record::new(v)?;
+        let entry = OutboxEntry {
+            client_id: r.string("client_id"),
+            conversation_id: r.string("conversation_id"),
+            text: r.string("text"),
+        };
+        r.done(entry)
     }
 }
 

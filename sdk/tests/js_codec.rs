@@ -480,8 +480,22 @@ fn a_persisted_outbox_round_trips() {
 fn malformed_frames_name_the_offending_field_and_unknown_ones_are_ignored() {
     let missing = js::parse::<ServerFrame>(r#"{"type":"pong"}"#);
     assert_eq!(missing.err().map(|e| e.field), Some("nonce"));
-    let wrong_type = js::parse::<ServerFrame>(r#"{"type":"sent","id":"7","message":{}}"#);
+    let message = r#"{"id":"m1","conversation_id":"c1","seq":1,"author":{"kind":"visitor","id":"v1"},"text":"hi","created_at":1}"#;
+    let wrong_type = js::parse::<ServerFrame>(&format!(
+        r#"{{"type":"sent","id":"7","message":{message}}}"#
+    ));
     assert_eq!(wrong_type.err().map(|e| e.field), Some("id"));
+    // Nested objects are read before scalars, so a wrong one is named first: here the empty
+    // message's author rather than the frame's `id`.
+    let both_wrong = js::parse::<ServerFrame>(r#"{"type":"sent","id":"7","message":{}}"#);
+    assert_eq!(both_wrong.err().map(|e| e.field), Some("author"));
+    let missing_scalar = js::parse::<Message>(
+        r#"{"id":"m1","seq":1,"author":{"kind":"visitor","id":"v1"},"text":"hi","created_at":1}"#,
+    );
+    assert_eq!(
+        missing_scalar.err().map(|e| e.field),
+        Some("conversation_id")
+    );
     let negative = js::parse::<ServerFrame>(r#"{"type":"pong","nonce":-1}"#);
     assert_eq!(negative.err().map(|e| e.field), Some("nonce"));
     let fraction = js::parse::<ServerFrame>(r#"{"type":"pong","nonce":1.5}"#);
