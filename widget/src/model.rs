@@ -28,16 +28,17 @@ pub enum Locale {
 impl Locale {
     /// The locale for a BCP 47 tag such as `fr-CA` or `pt_BR`, if the widget speaks it.
     pub fn from_tag(tag: &str) -> Option<Locale> {
-        let primary = tag
-            .split(['-', '_'])
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        match primary.as_str() {
-            "en" => Some(Locale::En),
-            "fr" => Some(Locale::Fr),
-            "ru" => Some(Locale::Ru),
-            "pt" => Some(Locale::Pt),
+        // Byte by byte rather than `split` and `to_ascii_lowercase`: ~0.3 KB less wasm, 0.1 KB
+        // gzipped. `| 0x20` lowercases an ASCII letter, and only its two cases turn into it.
+        let ([first, second], rest) = tag.as_bytes().split_first_chunk::<2>()?;
+        if !matches!(rest.first(), None | Some(b'-' | b'_')) {
+            return None;
+        }
+        match [first | 0x20, second | 0x20] {
+            [b'e', b'n'] => Some(Locale::En),
+            [b'f', b'r'] => Some(Locale::Fr),
+            [b'r', b'u'] => Some(Locale::Ru),
+            [b'p', b't'] => Some(Locale::Pt),
             _ => None,
         }
     }
@@ -424,6 +425,13 @@ mod tests {
         assert_eq!(Locale::negotiate(["de-DE", "pt-BR", "fr"]), Locale::Pt);
         assert_eq!(Locale::negotiate(["de"]), Locale::En);
         assert_eq!(Locale::from_tag("RU_ru"), Some(Locale::Ru));
+        assert_eq!(Locale::from_tag("Fr"), Some(Locale::Fr));
+        assert_eq!(Locale::from_tag("pt-BR"), Some(Locale::Pt));
+        for unknown in [
+            "", "e", "eng", "english", "en.US", "es", "e\u{e9}", "\u{e9}n",
+        ] {
+            assert_eq!(Locale::from_tag(unknown), None, "{unknown}");
+        }
     }
 
     #[test]

@@ -362,6 +362,52 @@ fn lines_are_updated_by_key_not_rebuilt() {
 }
 
 #[wasm_bindgen_test]
+fn lines_removed_or_moved_in_the_middle_keep_the_others_elements() {
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    let mut f = Fixture::new(true);
+    let mut m = model();
+    m.lines = vec![
+        line("a", ada(), "A", 1_000, Delivery::Sent),
+        line("b", Side::Visitor, "B", 2_000, Delivery::Sent),
+        line("c", Side::Visitor, "C", 3_000, Delivery::Failed),
+        line("d", Side::Visitor, "D", 4_000, Delivery::Pending),
+        line("e", ada(), "E", 3 * DAY, Delivery::Sent),
+    ];
+    f.render(&m);
+    let before = f.all(".natter-line");
+    assert_eq!(f.all(".natter-day").len(), 2);
+
+    // c is dismissed, d is stored between a and b, e moves to the end of d's day.
+    m.lines = vec![
+        line("a", ada(), "A", 1_000, Delivery::Sent),
+        line("d", Side::Visitor, "D", 1_500, Delivery::Sent),
+        line("b", Side::Visitor, "B", 2_000, Delivery::Sent),
+        line("e", ada(), "E", 5_000, Delivery::Sent),
+    ];
+    f.render(&m);
+    let after = f.all(".natter-line");
+    let keys: Vec<_> = after
+        .iter()
+        .map(|l| l.get_attribute("data-key").unwrap())
+        .collect();
+    assert_eq!(keys, ["a", "d", "b", "e"]);
+    for (now, then) in [(0, 0), (1, 3), (2, 1), (3, 4)] {
+        assert!(after[now].is_same_node(Some(&before[then])), "{now}");
+    }
+    // The log holds exactly the lines and one separator for their one day, in order.
+    let log: Vec<_> = f
+        .all(".natter-log > *")
+        .iter()
+        .map(|child| {
+            child
+                .get_attribute("data-key")
+                .unwrap_or_else(|| child.class_name())
+        })
+        .collect();
+    assert_eq!(log, ["natter-day", "a", "d", "b", "e"]);
+}
+
+#[wasm_bindgen_test]
 fn enter_sends_and_shift_enter_does_not() {
     let f = Fixture::new(true);
     let composer: HtmlTextAreaElement = f.find(".natter-composer").unchecked_into();

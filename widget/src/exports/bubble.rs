@@ -19,14 +19,23 @@ fn browser_locale() -> Locale {
     let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
         return Locale::En;
     };
-    // A plain loop: the `filter_map().chain().collect()` it replaces cost ~0.6 KB of wasm.
+    // What `Locale::negotiate` does, in a plain loop over the tags as they come: the
+    // `filter_map().chain().collect()` this once was cost ~0.6 KB of wasm, collecting the tags
+    // into a `Vec` first ~0.1 KB.
     let languages = navigator.languages();
-    let mut tags = Vec::new();
     for index in 0..languages.length() {
-        tags.extend(languages.get(index).as_string());
+        if let Some(locale) = languages
+            .get(index)
+            .as_string()
+            .and_then(|tag| Locale::from_tag(&tag))
+        {
+            return locale;
+        }
     }
-    tags.extend(navigator.language());
-    Locale::negotiate(tags.iter().map(String::as_str))
+    navigator
+        .language()
+        .and_then(|tag| Locale::from_tag(&tag))
+        .unwrap_or_default()
 }
 
 /// The chat bubble mounted in a shadow root.

@@ -23,8 +23,14 @@ pub struct Shared {
     pub launcher: Dom,
     /// The panel, sized to the visual viewport on phones.
     pub panel: Dom,
+    /// `visualViewport`, where the browser has it.
+    pub viewport: Option<web_sys::VisualViewport>,
     /// The message box.
     pub composer: Dom,
+    /// The panel's buttons.
+    pub close: Dom,
+    pub send: Dom,
+    pub retry: Dom,
     /// Whether the panel is drawn open (kept by `Ui::render`).
     pub open: Cell<bool>,
     /// Whether the driver was last told the visitor is typing, so that `Typing(false)` is only
@@ -43,17 +49,18 @@ const VIEWPORT_EVENTS: [&str; 2] = ["resize", "scroll"];
 pub struct Listener {
     closure: Closure<dyn Fn(Ev)>,
     root: Dom,
-    viewport: Option<Dom>,
+    shared: Rc<Shared>,
 }
 
 impl Listener {
     /// Creates the listener and registers it on the shadow root and the visual viewport.
-    pub fn attach(shared: Rc<Shared>, root: Dom, viewport: Option<Dom>) -> Listener {
-        let closure = Closure::<dyn Fn(Ev)>::new(move |event: Ev| handle(&shared, &event));
+    pub fn attach(shared: Rc<Shared>, root: Dom) -> Listener {
+        let handler = shared.clone();
+        let closure = Closure::<dyn Fn(Ev)>::new(move |event: Ev| handle(&handler, &event));
         let listener = Listener {
             closure,
             root,
-            viewport,
+            shared,
         };
         listener.each(Dom::listen);
         listener
@@ -64,9 +71,9 @@ impl Listener {
         for kind in ROOT_EVENTS {
             register(&self.root, kind, function, true);
         }
-        if let Some(viewport) = &self.viewport {
+        if let Some(viewport) = &self.shared.viewport {
             for kind in VIEWPORT_EVENTS {
-                register(viewport, kind, function, true);
+                register(Dom::of(viewport), kind, function, true);
             }
         }
     }
@@ -79,13 +86,16 @@ impl Drop for Listener {
 }
 
 fn handle(shared: &Shared, event: &Ev) {
-    let kind = event.kind();
     let target = event.target();
-    match kind.as_str() {
-        "resize" | "scroll" => fit_to_viewport(&shared.panel, shared.open.get()),
-        "click" => click(shared, &target),
-        "keydown" => keydown(shared, event, target == shared.composer),
-        "input" if target == shared.composer => {
+    let in_composer = target == shared.composer;
+    // The registered event types differ in their first letter (but `resize` and `scroll`, which
+    // share a handler): one byte to compare instead of a string per type.
+    match event.kind().as_bytes().first() {
+        Some(b'r' | b's') => fit_to_viewport(shared),
+        Some(b'c') => click(shared, &target),
+        Some(b'k') => keydown(shared, event, in_composer),
+        // `input`
+        Some(b'i') if in_composer => {
             autosize(&shared.composer);
             let mut draft = shared.composer.value();
             if draft.trim().is_empty() {
@@ -99,9 +109,10 @@ fn handle(shared: &Shared, event: &Ev) {
                 (shared.intents)(Intent::Draft(draft));
             }
         }
-        "focusout" if target == shared.composer => stop_typing(shared),
-        // A broken avatar picture: drop it and let the initials underneath show.
-        "error" if target.closest("img").is_some() => target.remove(),
+        // `focusout`
+        Some(b'f') if in_composer => stop_typing(shared),
+        // `error`: a broken avatar picture; drop it and let the initials underneath show.
+        Some(b'e') if target.closest("img").is_some() => target.remove(),
         _ => {}
     }
 }
@@ -114,22 +125,20 @@ fn click(shared: &Shared, target: &Dom) {
     if button == shared.launcher {
         return (shared.intents)(Intent::Toggle);
     }
-    match button.get("class").as_deref() {
-        Some("natter-close") => close(shared),
-        Some("natter-send") => {
-            send(shared);
-            shared.composer.focus();
-        }
-        Some("natter-retry") => (shared.intents)(Intent::RetryNow),
-        Some("natter-dismiss") => {
-            if let Some(key) = button
-                .closest(".natter-line")
-                .and_then(|line| line.get("data-key"))
-            {
-                (shared.intents)(Intent::Dismiss(key));
-            }
-        }
-        _ => {}
+    // Known by identity too: cheaper than reading and comparing their classes.
+    if button == shared.close {
+        close(shared);
+    } else if button == shared.send {
+        send(shared);
+        shared.composer.focus();
+    } else if button == shared.retry {
+        (shared.intents)(Intent::RetryNow);
+    } else if let Some(key) = button
+        .closest(".natter-line")
+        .and_then(|line| line.get("data-key"))
+    {
+        // The only buttons in a line are `.natter-dismiss`.
+        (shared.intents)(Intent::Dismiss(key));
     }
 }
 
@@ -189,13 +198,16 @@ fn autosize(composer: &Dom) {
 /// On phones the open panel fills the visual viewport, which shrinks (and on iOS scrolls) when
 /// the on-screen keyboard opens; `100dvh` does not follow the keyboard, so the viewport's size
 /// and offset go to `--natter-vh` and `--natter-vt`, which the phone layout uses.
-pub fn fit_to_viewport(panel: &Dom, open: bool) {
-    let Some(viewport) = web_sys::window().and_then(|w| w.visual_viewport()) else {
-        return;
-    };
-    if open {
-        panel.set_style("--natter-vh", &px(viewport.height()));
-        panel.set_style("--natter-vt", &px(viewport.offset_top()));
+pub fn fit_to_viewport(shared: &Shared) {
+    if let Some(viewport) = &shared.viewport
+        && shared.open.get()
+    {
+        shared
+            .panel
+            .set_style("--natter-vh", &px(viewport.height()));
+        shared
+            .panel
+            .set_style("--natter-vt", &px(viewport.offset_top()));
     }
 }
 

@@ -77,40 +77,52 @@ impl LineList {
 
         // The tail differs: lines were added, removed or reordered after `kept`. Remove the
         // lines that are gone first, so that the ones that stay are usually already in place.
-        let wanted = &model.lines[kept..];
-        let mut old: Vec<Option<LineView>> = Vec::new();
-        for view in self.views.drain(kept..) {
+        let wanted = model.lines.get(kept..).unwrap_or_default();
+        let mut index = kept;
+        while let Some(view) = self.views.get(index) {
             if wanted.iter().any(|line| line.key == view.key) {
-                old.push(Some(view));
+                index += 1;
             } else {
-                view.remove();
+                self.views.remove(index).remove();
             }
         }
 
+        // Then bring each wanted line's view to its position (swapped in from further down
+        // the tail, or created) and into its place in the log. In place rather than through
+        // a second list: ~0.2 KB gzip less.
         let mut visitor_added = false;
-        let mut anchor = self.views.last().map(|view| view.element.clone());
-        for (offset, line) in wanted.iter().enumerate() {
-            let reused = old
-                .iter_mut()
-                .find(|slot| slot.as_ref().is_some_and(|view| view.key == line.key))
-                .and_then(Option::take);
-            let mut view = reused.unwrap_or_else(|| {
-                visitor_added |= line.side == Side::Visitor;
-                LineView::create(line, cx)
-            });
-            view.update(model, kept + offset, cx, None);
+        let mut anchor = self
+            .views
+            .get(kept.wrapping_sub(1))
+            .map(|view| view.element.clone());
+        for (index, line) in model.lines.iter().enumerate().skip(kept) {
+            match self
+                .views
+                .iter()
+                .skip(index)
+                .position(|view| view.key == line.key)
+            {
+                Some(offset) => self.views.swap(index, index + offset),
+                None => {
+                    visitor_added |= matches!(line.side, Side::Visitor);
+                    self.views.insert(index, LineView::create(line, cx));
+                }
+            }
+            let Some(view) = self.views.get_mut(index) else {
+                break;
+            };
+            view.update(model, index, cx, None);
             for node in view.day.iter().chain([&view.element]) {
                 place(&self.log, node, anchor.as_ref());
                 anchor = Some(node.clone());
             }
-            self.views.push(view);
         }
         (true, visitor_added)
     }
 
     /// Removes every line (the language changed, so every time and label is redrawn).
     pub fn clear(&mut self) {
-        for view in self.views.drain(..) {
+        for view in core::mem::take(&mut self.views) {
             view.remove();
         }
     }
@@ -140,7 +152,7 @@ impl LineView {
                 Side::System => "system",
             },
         );
-        if line.side == Side::Visitor {
+        if matches!(line.side, Side::Visitor) {
             // The log is read aloud line by line; say whose line it is.
             doc.child(&element, "span", "natter-sr")
                 .set_text(i18n::text(cx.locale, Key::You));
