@@ -32,9 +32,9 @@ use natter_sdk::protocol::{
     AuthorKind, ConversationStatus, ConversationSummary, ErrorCode, Message, ServerFrame,
     WhenUnavailable,
 };
+#[cfg(not(feature = "headless"))]
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::model::{Appearance, Connection, Delivery, Line, Model, Routing, Side};
 use crate::prelude::*;
@@ -49,22 +49,110 @@ const REST_RETRY_MAX_MS: f64 = 30_000.0;
 #[derive(Clone)]
 pub struct Session(Rc<RefCell<State>>);
 
-/// The open WebSocket and the closures it calls; dropping it detaches and closes the socket.
-struct Socket {
-    ws: WebSocket,
-    _on_open: Closure<dyn FnMut()>,
-    // Both typed on `JsValue`: closures of one signature share their glue.
-    _on_message: Closure<dyn FnMut(JsValue)>,
-    _on_close: Closure<dyn FnMut(JsValue)>,
+/// What the browser calls the session back with: a number and maybe a text, whose meaning
+/// depends on the call (see `browser.js`). One closure type for every callback of the session
+/// (answers, socket events, timers, window events): each closure type costs its own glue.
+type Callback = dyn FnMut(u32, Option<String>);
+
+// The browser plumbing (see `browser.js` for why it is JavaScript). None of these throws.
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// An open WebSocket.
+    type WebSocket;
+
+    /// `fetch` of `api_base + path`; `done` (a [`Callback`]) gets `(status, body)`, or
+    /// `(0, None)` when the network failed.
+    fn request(
+        method: &str,
+        api_base: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        done: &JsValue,
+    );
+    /// Opens a WebSocket to `<api_base>/v1/ws` (`https://` becoming `wss://`, `http://`
+    /// `ws://`) whose events call `on`: `(0, None)` opened, `(1, text)` a text message,
+    /// `(code, reason)` closed. `None` if the URL is refused.
+    fn connect(api_base: &str, on: &JsValue) -> Option<WebSocket>;
+    /// Sends a text frame (dropped unless the socket is open).
+    fn transmit(socket: &WebSocket, text: &str);
+    /// Detaches the socket from its callback and closes it, with `code` and `reason` if given.
+    #[wasm_bindgen(js_name = hangUp)]
+    fn hang_up(socket: &WebSocket, code: Option<u16>, reason: Option<&str>);
+    /// `localStorage.getItem(prefix + name)`, `None` where storage is unavailable.
+    fn load(prefix: &str, name: &str) -> Option<String>;
+    /// `localStorage.setItem(prefix + name, value)`, or `removeItem` for `None`; ignores an
+    /// unavailable storage. (The key is joined there: joining it in Rust at each call cost
+    /// ~80 B gzip.)
+    fn store(prefix: &str, name: &str, value: Option<&str>);
+    // `watch` and `hidden` answer `Option<bool>` although they always answer: with a plain
+    // `bool` wasm-bindgen would import them straight from `browser.js`, a second import module,
+    // which the build's renaming of imports (xtask/src/widget.rs) does not handle.
+    /// Registers `on` for the window's `online` (1), `offline` (2) and the document's
+    /// `visibilitychange` (3); returns whether the browser is offline now.
+    fn watch(on: &JsValue) -> Option<bool>;
+    /// `document.hidden`.
+    fn hidden() -> Option<bool>;
+    /// `location.href`.
+    fn page() -> String;
+    /// A `ChatMessage` of the JavaScript API (`npm/index.d.ts`), absent values as `null`. Built
+    /// in one call: setting its ten fields one by one from Rust cost ~0.3 KB gzip more, glue
+    /// included.
+    #[wasm_bindgen(js_name = chatMessage)]
+    #[allow(clippy::too_many_arguments)]
+    fn chat_message(
+        key: &str,
+        id: Option<&str>,
+        seq: Option<f64>,
+        conversation_id: Option<&str>,
+        text: &str,
+        author_kind: &str,
+        author_name: Option<&str>,
+        created_at: f64,
+        delivery: &str,
+    ) -> JsValue;
+    /// A plain object with the comma-separated `keys`, valued in order by `a`, `b` and `c`
+    /// (those past the last key are left out). One call per object: creating it and setting
+    /// each field from Rust cost ~40 B gzip more, glue included.
+    fn record(keys: &str, a: &JsValue, b: &JsValue, c: &JsValue) -> JsValue;
+    // The JavaScript listeners of the session's events: kept in JavaScript, as keeping them in
+    // Rust (event names as `String`s, cloned for each dispatch) cost ~0.2 KB gzip more.
+    /// Adds `[event, listener]` to `listeners`.
+    fn listen(listeners: &js_sys::Array, event: &str, listener: &Function);
+    /// Removes every `[event, listener]` pair from `listeners`.
+    fn unlisten(listeners: &js_sys::Array, event: &str, listener: &Function);
+    /// Calls each listener of `event` in `listeners` with `payload`; what they throw is ignored.
+    fn dispatch(listeners: &js_sys::Array, event: &str, payload: &JsValue);
 }
+
+// Globals the session calls directly (no `window` lookup first).
+#[wasm_bindgen]
+extern "C" {
+    /// Calls `callback` (a [`Callback`], given no arguments: `(0, None)`) after `ms`.
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &JsValue, ms: i32) -> i32;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: i32);
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn fill_random(bytes: &mut [u8]);
+    /// A promise, for [`then`].
+    #[cfg(not(feature = "headless"))]
+    type Thenable;
+    /// `promise.then(on_ok, on_err)`: a method call, cheaper than looking `then` up with
+    /// `Reflect` and calling it.
+    #[cfg(not(feature = "headless"))]
+    #[wasm_bindgen(method, js_name = then)]
+    fn then(this: &Thenable, on_ok: &JsValue, on_err: &JsValue);
+}
+
+/// The open WebSocket; dropping it detaches its callback and closes it.
+struct Socket(WebSocket);
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        self.ws.set_onerror(None);
-        let _ = self.ws.close();
+        hang_up(&self.0, None, None);
     }
 }
 
@@ -80,9 +168,11 @@ pub struct State {
     storage_prefix: String,
     core: ClientCore,
     socket: Option<Socket>,
-    /// The pending `setTimeout` handle and the closure it calls (kept for the session's life).
+    /// The pending `setTimeout` handle and the [`callback`] it calls (made once).
     timer: Option<i32>,
-    on_timer: Option<Closure<dyn FnMut()>>,
+    on_timer: Option<JsValue>,
+    /// What the REST retry timer calls (made once).
+    on_rest_retry: Option<JsValue>,
     token: Option<String>,
     /// Messages written before a conversation exists, in order.
     unplaced: Vec<OutboxEntry>,
@@ -103,36 +193,22 @@ pub struct State {
     /// The owner wants to be connected.
     wanted: bool,
     pub model: Model,
-    listeners: Vec<(String, Function)>,
+    /// The JavaScript listeners, as `[event, function]` pairs (see `browser.js`).
+    listeners: js_sys::Array,
     observer: Option<Observer>,
     emissions: Vec<Emission>,
     last_status: &'static str,
     last_unread: u32,
-    _window_listeners: Vec<Closure<dyn FnMut()>>,
-}
-
-fn window() -> Option<web_sys::Window> {
-    web_sys::window()
 }
 
 /// Milliseconds on the monotonic clock the core runs on.
 fn mono_now() -> u64 {
-    window()
-        .and_then(|w| w.performance())
-        .map(|p| p.now() as u64)
-        .unwrap_or(0)
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    // Throws in some privacy modes and sandboxed frames: the widget then works without memory.
-    window().and_then(|w| w.local_storage().ok().flatten())
+    performance_now() as u64
 }
 
 fn random_seed() -> u64 {
     let mut bytes = [0u8; 8];
-    if let Some(crypto) = window().and_then(|w| w.crypto().ok()) {
-        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
-    }
+    fill_random(&mut bytes);
     u64::from_le_bytes(bytes) ^ (Date::now() as u64)
 }
 
@@ -154,6 +230,7 @@ impl Session {
                 socket: None,
                 timer: None,
                 on_timer: None,
+                on_rest_retry: None,
                 token: None,
                 unplaced: Vec::new(),
                 conversation: None,
@@ -165,12 +242,11 @@ impl Session {
                 offline: false,
                 wanted: false,
                 model: Model::default(),
-                listeners: Vec::new(),
+                listeners: js_sys::Array::new(),
                 observer: None,
                 emissions: Vec::new(),
                 last_status: "idle",
                 last_unread: 0,
-                _window_listeners: Vec::new(),
             })
         });
         let session = Session(state);
@@ -198,18 +274,12 @@ impl Session {
 
     /// Registers a JavaScript listener for `event`.
     pub fn on(&self, event: &str, listener: Function) {
-        self.0
-            .borrow_mut()
-            .listeners
-            .push((event.to_owned(), listener));
+        listen(&self.0.borrow().listeners, event, &listener);
     }
 
     /// Removes a listener registered with [`Session::on`].
     pub fn off(&self, event: &str, listener: &Function) {
-        self.0
-            .borrow_mut()
-            .listeners
-            .retain(|(e, f)| !(e == event && f == listener));
+        unlisten(&self.0.borrow().listeners, event, listener);
     }
 
     /// Emits an event to the JavaScript listeners (after the current borrow).
@@ -232,32 +302,13 @@ impl Session {
 
     /// Loads the tenant's widget settings and availability into the model.
     pub fn load_settings(&self) {
-        let me = self.0.clone();
-        let url = {
-            let s = self.0.borrow();
-            [
-                s.api_base.as_str(),
-                "/v1/visitor/widget?site_key=",
-                &String::from(js_sys::encode_uri_component(&s.site_key)),
-            ]
-            .concat()
-        };
-        let me = Rc::downgrade(&me);
-        http(
-            "GET",
-            &url,
-            None,
-            None,
-            Box::new(move |answer| {
-                let Some(me) = me.upgrade() else { return };
-                drive(&me, |s| match answer {
-                    Ok((200, body)) => s.apply_settings(&body),
-                    Ok((403, _)) => s.refuse(ErrorCode::OriginNotAllowed),
-                    Ok((404, _)) => s.refuse(ErrorCode::NotFound),
-                    _ => {}
-                });
-            }),
-        );
+        let s = self.0.borrow();
+        let path = [
+            "/v1/visitor/widget?site_key=",
+            &String::from(js_sys::encode_uri_component(&s.site_key)),
+        ]
+        .concat();
+        s.http(Call::Settings, &path, None, None);
     }
 
     /// Queues a message; returns its `client_id`. The text is validated first.
@@ -320,10 +371,8 @@ impl Session {
             s.model.conversation_id = None;
             s.model.routing = Routing::None;
             s.model.unread = 0;
-            if let Some(store) = storage() {
-                for key in ["visitor", "outbox", "open"] {
-                    let _ = store.remove_item(&s.key(key));
-                }
+            for key in ["visitor", "outbox", "open"] {
+                s.store(key, None);
             }
             s.core = ClientCore::new(ClientConfig::default(), random_seed());
         });
@@ -331,13 +380,12 @@ impl Session {
 
     fn restore(&self) {
         self.drive(|s| {
-            let Some(store) = storage() else { return };
-            s.token = store.get_item(&s.key("visitor")).ok().flatten();
+            s.token = s.load("visitor");
             if let Some(token) = &s.token {
                 s.core.set_token(token.clone());
             }
-            let saved = store.get_item(&s.key("outbox")).ok().flatten();
-            let entries: Vec<OutboxEntry> = saved
+            let entries: Vec<OutboxEntry> = s
+                .load("outbox")
                 .and_then(|text| js::parse(&text).ok())
                 .unwrap_or_default();
             let now = Date::now() as i64;
@@ -351,10 +399,8 @@ impl Session {
                     s.core.import_outbox([entry]);
                 }
             }
-            if let Some(appearance) = store
-                .get_item(&s.key("appearance"))
-                .ok()
-                .flatten()
+            if let Some(appearance) = s
+                .load("appearance")
                 .and_then(|t| js_sys::JSON::parse(&t).ok())
             {
                 s.model.appearance = appearance_from_cache(&appearance);
@@ -371,50 +417,38 @@ impl Session {
     }
 
     fn listen_to_window(&self) {
-        let Some(win) = window() else { return };
-        let mut closures = Vec::new();
-        let online: fn(&mut State) = |s| {
-            s.offline = false;
-            s.core.retry_now(mono_now());
-            s.rest_retry_at = None;
-            s.resume_rest();
-        };
-        for (event, apply) in [
-            ("online", online),
-            ("offline", |s: &mut State| s.offline = true),
-        ] {
-            let closure = callback(Rc::downgrade(&self.0), apply);
-            let _ = win.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
-            closures.push(closure);
-        }
-        // Coming back to the tab with the panel open counts as reading what arrived meanwhile.
-        if let Some(document) = win.document() {
-            let closure = callback(Rc::downgrade(&self.0), |s| {
+        let listener = callback(Rc::downgrade(&self.0), |s, event, _| match event {
+            // Online (1): retry at once. Offline (2).
+            1 => {
+                s.offline = false;
+                s.core.retry_now(mono_now());
+                s.rest_retry_at = None;
+                s.resume_rest();
+            }
+            2 => s.offline = true,
+            // The page's visibility changed: coming back to the tab with the panel open
+            // counts as reading what arrived meanwhile.
+            _ => {
                 if s.visible() {
                     s.model.mark_read();
                 }
-            });
-            let _ = document.add_event_listener_with_callback(
-                "visibilitychange",
-                closure.as_ref().unchecked_ref(),
-            );
-            closures.push(closure);
-        }
-        let offline = !win.navigator().on_line();
-        let mut s = self.0.borrow_mut();
-        s.offline = offline;
-        s._window_listeners = closures;
+            }
+        });
+        let offline = watch(&listener).unwrap_or(false);
+        self.0.borrow_mut().offline = offline;
     }
 }
 
-/// A JavaScript callback that applies `apply` to the session, if it still exists. One closure
-/// type for the socket, timer and window callbacks: each closure type costs its own glue.
-fn callback(me: Weak<RefCell<State>>, apply: fn(&mut State)) -> Closure<dyn FnMut()> {
-    Closure::new(move || {
+/// A JavaScript function that applies `apply` (with the function's arguments) to the session,
+/// if it still exists. JavaScript owns it (it is freed once nothing there refers to it): it may
+/// outlive the session, as the window keeps its listeners and a timer may still be pending.
+fn callback(me: Weak<RefCell<State>>, apply: fn(&mut State, u32, Option<String>)) -> JsValue {
+    Closure::<Callback>::new(move |number, text| {
         if let Some(me) = me.upgrade() {
-            drive(&me, apply);
+            drive(&me, |s| apply(s, number, text));
         }
     })
+    .into_js_value()
 }
 
 /// Applies `input`, then notifies without holding the borrow.
@@ -439,19 +473,13 @@ fn settle(rc: &Rc<RefCell<State>>) {
         };
         state.pump();
         let emissions = core::mem::take(&mut state.emissions);
-        let listeners = if emissions.is_empty() {
-            Vec::new()
-        } else {
-            state.listeners.clone()
-        };
+        // The listeners registered now are the ones called, whatever they register or
+        // remove meanwhile.
+        let listeners = state.listeners.slice(0, u32::MAX);
         (emissions, listeners, state.observer.clone())
     };
     for (event, payload) in emissions {
-        for (name, listener) in &listeners {
-            if name == event {
-                let _ = listener.call1(&JsValue::UNDEFINED, &payload);
-            }
-        }
+        dispatch(&listeners, event, &payload);
     }
     if let Some(observer) = observer {
         observer();
@@ -459,29 +487,26 @@ fn settle(rc: &Rc<RefCell<State>>) {
 }
 
 impl State {
-    fn key(&self, name: &str) -> String {
-        [self.storage_prefix.as_str(), name].concat()
+    /// This session's `localStorage` item `name`.
+    fn load(&self, name: &str) -> Option<String> {
+        load(&self.storage_prefix, name)
+    }
+
+    /// Stores this session's `localStorage` item `name`, or removes it for `None`.
+    fn store(&self, name: &str, value: Option<&str>) {
+        store(&self.storage_prefix, name, value);
     }
 
     /// Sets or clears a flag item in `localStorage`.
     #[cfg(not(feature = "headless"))]
     pub fn set_stored_flag(&self, name: &str, on: bool) {
-        if let Some(store) = storage() {
-            let key = self.key(name);
-            let _ = if on {
-                store.set_item(&key, "1")
-            } else {
-                store.remove_item(&key)
-            };
-        }
+        self.store(name, on.then_some("1"));
     }
 
     /// Whether a flag item is set in `localStorage`.
     #[cfg(not(feature = "headless"))]
     pub fn stored_flag(&self, name: &str) -> bool {
-        storage()
-            .and_then(|s| s.get_item(&self.key(name)).ok().flatten())
-            .is_some()
+        self.load(name).is_some()
     }
 
     /// Whether this browser already has a visitor session (so opening the panel should connect
@@ -493,10 +518,7 @@ impl State {
 
     /// Whether the visitor can see new messages right now.
     fn visible(&self) -> bool {
-        self.model.open
-            && window()
-                .and_then(|w| w.document())
-                .is_some_and(|d| !d.hidden())
+        self.model.open && hidden() == Some(false)
     }
 
     fn send(&mut self, text: &str) -> String {
@@ -536,7 +558,6 @@ impl State {
     }
 
     fn persist_outbox(&self) {
-        let Some(store) = storage() else { return };
         // Encoded from both lists in place: copying them into one `Vec` first cost ~0.5 KB.
         let entries = js_sys::Array::new();
         for entry in &self.unplaced {
@@ -545,15 +566,14 @@ impl State {
         for entry in self.core.pending() {
             entries.push(&entry.to_js());
         }
-        if entries.length() == 0 {
-            let _ = store.remove_item(&self.key("outbox"));
-        } else {
-            let json = js_sys::JSON::stringify(&entries)
+        // An empty outbox is removed rather than stored as `[]`.
+        let json = (entries.length() > 0).then(|| {
+            js_sys::JSON::stringify(&entries)
                 .ok()
                 .and_then(|s| s.as_string())
-                .unwrap_or_default();
-            let _ = store.set_item(&self.key("outbox"), &json);
-        }
+                .unwrap_or_default()
+        });
+        self.store("outbox", json.as_deref());
     }
 
     /// Retries whichever REST step is due.
@@ -588,40 +608,22 @@ impl State {
             identity,
             name: None,
             email: None,
-            page_url: page_url(),
+            page_url: Some(page_url()),
         };
-        let url = [self.api_base.as_str(), "/v1/visitor/session"].concat();
         let body = js::stringify(&request);
-        let me = self.me.clone();
-        let done = move |answer: Answer| {
-            let Some(me) = me.upgrade() else { return };
-            drive(&me, |s| {
-                s.busy = false;
-                match answer {
-                    Ok((200, text)) => {
-                        match js::parse::<natter_sdk::api::VisitorSessionResponse>(&text) {
-                            Ok(session) => s.session_opened(session.visitor_token, identified),
-                            Err(_) => s.rest_failed(),
-                        }
-                    }
-                    Ok((status, text)) if (400..500).contains(&status) && status != 429 => {
-                        let code = error_code(&text);
-                        s.refuse(code);
-                    }
-                    _ => s.rest_failed(),
-                }
-            });
-        };
-        http("POST", &url, None, Some(body), Box::new(done));
+        self.http(
+            Call::Session { identified },
+            "/v1/visitor/session",
+            None,
+            Some(&body),
+        );
     }
 
     fn session_opened(&mut self, token: String, identified: bool) {
         self.rest_failures = 0;
         self.rest_retry_at = None;
         let changed_visitor = identified && self.token.as_deref() != Some(token.as_str());
-        if let Some(store) = storage() {
-            let _ = store.set_item(&self.key("visitor"), &token);
-        }
+        self.store("visitor", Some(&token));
         self.token = Some(token.clone());
         if changed_visitor {
             // Another visitor now: the old conversation is not theirs. Keep only what was
@@ -656,49 +658,99 @@ impl State {
     /// `POST /v1/conversations`: returns the visitor's open conversation or starts one, so
     /// repeating it after a lost answer is harmless.
     fn post_conversation(&mut self, token: String, leave_message: bool) {
-        let url = [self.api_base.as_str(), "/v1/conversations"].concat();
         let request = StartConversationRequest {
             message: None,
             team: None,
             leave_message,
         };
+        let body = js::stringify(&request);
+        self.http(
+            Call::Conversation {
+                leave_message,
+                token: token.clone(),
+            },
+            "/v1/conversations",
+            Some(&token),
+            Some(&body),
+        );
+    }
+
+    /// Sends `call` to the API's `path` with `fetch` (a `POST` if it has a body):
+    /// [`State::answered`] gets the answer. A callback rather than `async`: the future machinery cost the widget several KB
+    /// of wasm.
+    fn http(&self, call: Call, path: &str, token: Option<&str>, body: Option<&str>) {
         let me = self.me.clone();
-        let retry_token = token.clone();
-        let done = move |answer: Answer| {
-            let Some(me) = me.upgrade() else { return };
-            drive(&me, |s| match answer {
+        // One closure body for every call (a `Box<dyn FnOnce>` per call cost its own copy of
+        // the upgrade + drive sequence, ~0.2 KB gzip), and of the one closure type of all the
+        // session's callbacks (a `Closure::once` brought its own glue, ~80 B). `request` calls
+        // it once; JavaScript frees it after.
+        let mut call = Some(call);
+        let done = Closure::<Callback>::new(move |status, text: Option<String>| {
+            if let (Some(me), Some(call)) = (me.upgrade(), call.take()) {
+                // `browser.js` gives a text with every answer and none when the network failed.
+                let answer = text.map(|text| (status as u16, text)).ok_or(());
+                drive(&me, |s| s.answered(call, answer));
+            }
+        })
+        .into_js_value();
+        let method = if body.is_some() { "POST" } else { "GET" };
+        request(method, &self.api_base, path, token, body, &done);
+    }
+
+    /// Handles the answer to a REST call.
+    fn answered(&mut self, call: Call, answer: Answer) {
+        match call {
+            Call::Settings => match answer {
+                Ok((200, body)) => self.apply_settings(&body),
+                Ok((403, _)) => self.refuse(ErrorCode::OriginNotAllowed),
+                Ok((404, _)) => self.refuse(ErrorCode::NotFound),
+                _ => {}
+            },
+            Call::Session { identified } => {
+                self.busy = false;
+                match answer {
+                    Ok((200, text)) => {
+                        match js::parse::<natter_sdk::api::VisitorSessionResponse>(&text) {
+                            Ok(session) => self.session_opened(session.visitor_token, identified),
+                            Err(_) => self.rest_failed(),
+                        }
+                    }
+                    Ok((status, text)) if (400..500).contains(&status) && status != 429 => {
+                        let code = error_code(&text);
+                        self.refuse(code);
+                    }
+                    _ => self.rest_failed(),
+                }
+            }
+            Call::Conversation {
+                token,
+                leave_message,
+            } => match answer {
                 // Under the `reject` policy nobody is there: leave the message for later.
                 Ok((409, text))
                     if !leave_message && error_code(&text) == ErrorCode::NoAgentAvailable =>
                 {
-                    s.post_conversation(retry_token, true);
+                    self.post_conversation(token, true);
                 }
                 Ok((200 | 201, text)) => {
-                    s.busy = false;
+                    self.busy = false;
                     match js::parse::<ConversationSummary>(&text) {
-                        Ok(summary) => s.conversation_ready(&summary),
-                        Err(_) => s.rest_failed(),
+                        Ok(summary) => self.conversation_ready(&summary),
+                        Err(_) => self.rest_failed(),
                     }
                 }
                 Ok((401, _)) => {
                     // The visitor token expired or was revoked: a new session.
-                    s.busy = false;
-                    s.token = None;
-                    s.open_visitor_session(None);
+                    self.busy = false;
+                    self.token = None;
+                    self.open_visitor_session(None);
                 }
                 _ => {
-                    s.busy = false;
-                    s.rest_failed();
+                    self.busy = false;
+                    self.rest_failed();
                 }
-            });
-        };
-        http(
-            "POST",
-            &url,
-            Some(&token),
-            Some(js::stringify(&request)),
-            Box::new(done),
-        );
+            },
+        }
     }
 
     /// The conversation new messages go to exists: hand every waiting message to the core.
@@ -725,24 +777,15 @@ impl State {
         let delay = (1000.0 * f64::from(1u32 << self.rest_failures.min(5))).min(REST_RETRY_MAX_MS);
         let at = Date::now() + delay;
         self.rest_retry_at = Some(at);
-        let me = self.me.clone();
-        let retry: Closure<dyn FnMut()> = Closure::once(move || {
-            if let Some(me) = me.upgrade() {
-                drive(&me, |s| {
-                    if s.rest_retry_at.is_some_and(|t| t <= Date::now() + 50.0) {
-                        s.rest_retry_at = None;
-                        s.resume_rest();
-                    }
-                });
-            }
+        let retry = self.on_rest_retry.get_or_insert_with(|| {
+            callback(self.me.clone(), |s, _, _| {
+                if s.rest_retry_at.is_some_and(|t| t <= Date::now() + 50.0) {
+                    s.rest_retry_at = None;
+                    s.resume_rest();
+                }
+            })
         });
-        if let Some(win) = window() {
-            let _ = win.set_timeout_with_callback_and_timeout_and_arguments_0(
-                retry.as_ref().unchecked_ref(),
-                delay as i32,
-            );
-        }
-        retry.forget();
+        set_timeout(retry, delay as i32);
     }
 
     fn refuse(&mut self, code: ErrorCode) {
@@ -766,24 +809,19 @@ impl State {
             title: widget.title,
             site_name: config.site_name,
         };
-        if let Some(store) = storage() {
+        {
             // The loader draws the launcher from this before the wasm loads on the next page.
-            let cache = object(&[
-                ("color", appearance.color.as_str().into()),
-                ("left", appearance.left.into()),
-                (
-                    "launcher_text",
-                    appearance
-                        .launcher_text
-                        .as_deref()
-                        .map_or(JsValue::NULL, JsValue::from_str),
-                ),
-            ]);
+            let cache = record(
+                "color,left,launcher_text",
+                &appearance.color.as_str().into(),
+                &appearance.left.into(),
+                &nullable(appearance.launcher_text.as_deref()),
+            );
             if let Some(json) = js_sys::JSON::stringify(&cache)
                 .ok()
                 .and_then(|s| s.as_string())
             {
-                let _ = store.set_item(&self.key("appearance"), &json);
+                self.store("appearance", Some(&json));
             }
         }
         self.model.appearance = appearance;
@@ -816,7 +854,7 @@ impl State {
                     Action::Connect => self.open_socket(),
                     Action::Close { code, reason } => {
                         if let Some(socket) = self.socket.take() {
-                            let _ = socket.ws.close_with_code_and_reason(code, reason);
+                            hang_up(&socket.0, Some(code), Some(reason));
                         }
                     }
                 }
@@ -824,7 +862,7 @@ impl State {
             while let Some(frame) = self.core.poll_transmit() {
                 progressed = true;
                 if let Some(socket) = &self.socket {
-                    let _ = socket.ws.send_with_str(&js::stringify(&frame));
+                    transmit(&socket.0, &js::stringify(&frame));
                 }
             }
             while let Some(event) = self.core.poll_event() {
@@ -844,63 +882,38 @@ impl State {
 
     fn open_socket(&mut self) {
         self.socket = None;
-        let url = [ws_base(&self.api_base).as_str(), "/v1/ws"].concat();
-        let me = self.me.clone();
-        let Ok(ws) = WebSocket::new(&url) else {
+        let on_event = callback(self.me.clone(), |s, event, text| match event {
+            0 => s.core.transport_opened(mono_now()),
+            1 => {
+                // A frame this version cannot read is skipped, like an unknown type.
+                if let Ok(frame) = js::parse::<ServerFrame>(text.as_deref().unwrap_or_default()) {
+                    s.core.frame_received(mono_now(), frame);
+                }
+            }
+            code => {
+                let reason = if code == 1006 {
+                    CloseReason::Error("connection lost".into())
+                } else {
+                    CloseReason::Closed {
+                        code: code as u16,
+                        reason: text.unwrap_or_default(),
+                    }
+                };
+                s.socket = None;
+                s.core.transport_closed(mono_now(), reason);
+            }
+        });
+        let Some(ws) = connect(&self.api_base, &on_event) else {
             self.core
                 .transport_closed(mono_now(), CloseReason::ConnectFailed("bad url".into()));
             return;
         };
-        let on_open = callback(me.clone(), |s| s.core.transport_opened(mono_now()));
-        let on_message = {
-            let me = me.clone();
-            Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-                let event: MessageEvent = event.unchecked_into();
-                let Some(text) = event.data().as_string() else {
-                    return;
-                };
-                let Some(me) = me.upgrade() else { return };
-                // A frame this version cannot read is skipped, like an unknown type.
-                if let Ok(frame) = js::parse::<ServerFrame>(&text) {
-                    drive(&me, |s| s.core.frame_received(mono_now(), frame));
-                }
-            })
-        };
-        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-            let event: CloseEvent = event.unchecked_into();
-            if let Some(me) = me.upgrade() {
-                let reason = if event.code() == 1006 {
-                    CloseReason::Error("connection lost".into())
-                } else {
-                    CloseReason::Closed {
-                        code: event.code(),
-                        reason: event.reason(),
-                    }
-                };
-                drive(&me, |s| {
-                    s.socket = None;
-                    s.core.transport_closed(mono_now(), reason);
-                });
-            }
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        self.socket = Some(Socket {
-            ws,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
-        });
+        self.socket = Some(Socket(ws));
     }
 
     fn schedule(&mut self, now: u64) {
-        let win = match window() {
-            Some(w) => w,
-            None => return,
-        };
         if let Some(handle) = self.timer.take() {
-            win.clear_timeout_with_handle(handle);
+            clear_timeout(handle);
         }
         let mut deadline = self.core.poll_timeout();
         // While a countdown shows, tick every second so it counts down.
@@ -908,21 +921,14 @@ impl State {
             deadline = Some(deadline.map_or(now + 1000, |d| d.min(now + 1000)));
         }
         let Some(deadline) = deadline else { return };
-        if self.on_timer.is_none() {
-            self.on_timer = Some(callback(self.me.clone(), |s| {
+        let on_timer = self.on_timer.get_or_insert_with(|| {
+            callback(self.me.clone(), |s, _, _| {
                 s.timer = None;
                 s.core.handle_timeout(mono_now());
-            }));
-        }
-        if let Some(callback) = &self.on_timer {
-            let delay = deadline.saturating_sub(now).min(i32::MAX as u64) as i32;
-            self.timer = win
-                .set_timeout_with_callback_and_timeout_and_arguments_0(
-                    callback.as_ref().unchecked_ref(),
-                    delay,
-                )
-                .ok();
-        }
+            })
+        });
+        let delay = deadline.saturating_sub(now).min(i32::MAX as u64) as i32;
+        self.timer = Some(set_timeout(on_timer, delay));
     }
 
     #[inline(never)]
@@ -944,16 +950,12 @@ impl State {
                 self.model.agent_typing(author.name.as_deref(), typing);
                 self.emissions.push((
                     "typing",
-                    object(&[
-                        (
-                            "name",
-                            author
-                                .name
-                                .as_deref()
-                                .map_or(JsValue::NULL, JsValue::from_str),
-                        ),
-                        ("typing", typing.into()),
-                    ]),
+                    record(
+                        "name,typing",
+                        &nullable(author.name.as_deref()),
+                        &typing.into(),
+                        &JsValue::UNDEFINED,
+                    ),
                 ));
             }
             ClientEvent::ConversationList(list) => {
@@ -973,9 +975,7 @@ impl State {
                 if code == ErrorCode::Unauthenticated && !self.refused {
                     // An expired or unknown visitor token: start a fresh visitor session.
                     self.token = None;
-                    if let Some(store) = storage() {
-                        let _ = store.remove_item(&self.key("visitor"));
-                    }
+                    self.store("visitor", None);
                     self.open_visitor_session(None);
                 } else {
                     self.refuse(code);
@@ -1123,22 +1123,12 @@ pub fn status_name(connection: &Connection) -> &'static str {
 
 /// The page the visitor is on (`location.href`), cut to 2000 characters, which the server keeps
 /// on the contact for the agents.
-fn page_url() -> Option<String> {
-    let href = window()?.location().href().ok()?;
+fn page_url() -> String {
+    let href = page();
     // `get` rather than indexing: a slicing panic path drags in ~4 KB gzip of formatting code.
-    Some(match href.char_indices().nth(2000) {
+    match href.char_indices().nth(2000) {
         Some((cut, _)) => href.get(..cut).unwrap_or_default().to_owned(),
         None => href,
-    })
-}
-
-fn ws_base(api_base: &str) -> String {
-    if let Some(rest) = api_base.strip_prefix("https://") {
-        ["wss://", rest].concat()
-    } else if let Some(rest) = api_base.strip_prefix("http://") {
-        ["ws://", rest].concat()
-    } else {
-        api_base.to_owned()
     }
 }
 
@@ -1160,13 +1150,9 @@ fn error_code(body: &str) -> ErrorCode {
         .unwrap_or(ErrorCode::Unknown)
 }
 
-/// A plain object from key/value pairs.
-pub fn object(fields: &[(&str, JsValue)]) -> JsValue {
-    let object = js_sys::Object::new();
-    for (key, value) in fields {
-        let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), value);
-    }
-    object.into()
+/// A string, or `null` for none.
+fn nullable(text: Option<&str>) -> JsValue {
+    text.map_or(JsValue::NULL, JsValue::from_str)
 }
 
 /// The `{ code, message }` payload of the `error` event.
@@ -1187,7 +1173,12 @@ pub fn error_payload(code: ErrorCode) -> JsValue {
         ErrorCode::RateLimited => ("rate_limited", "too many messages; slow down"),
         _ => ("error", "the chat server reported an error"),
     };
-    object(&[("code", name.into()), ("message", message.into())])
+    record(
+        "code,message",
+        &name.into(),
+        &message.into(),
+        &JsValue::UNDEFINED,
+    )
 }
 
 fn author_kind(kind: AuthorKind) -> &'static str {
@@ -1200,32 +1191,17 @@ fn author_kind(kind: AuthorKind) -> &'static str {
 
 /// The `ChatMessage` shape of the JavaScript API for a stored message.
 pub fn message_payload(message: &Message) -> JsValue {
-    object(&[
-        (
-            "key",
-            message.client_id.as_deref().unwrap_or(&message.id).into(),
-        ),
-        ("id", message.id.as_str().into()),
-        ("seq", JsValue::from_f64(message.seq as f64)),
-        ("conversationId", message.conversation_id.as_str().into()),
-        ("text", message.text.as_str().into()),
-        (
-            "author",
-            object(&[
-                ("kind", author_kind(message.author.kind).into()),
-                (
-                    "name",
-                    message
-                        .author
-                        .name
-                        .as_deref()
-                        .map_or(JsValue::NULL, JsValue::from_str),
-                ),
-            ]),
-        ),
-        ("createdAt", JsValue::from_f64(message.created_at as f64)),
-        ("delivery", "sent".into()),
-    ])
+    chat_message(
+        message.client_id.as_deref().unwrap_or(&message.id),
+        Some(&message.id),
+        Some(message.seq as f64),
+        Some(&message.conversation_id),
+        &message.text,
+        author_kind(message.author.kind),
+        message.author.name.as_deref(),
+        message.created_at as f64,
+        "sent",
+    )
 }
 
 /// The `ChatMessage` shape for a line of the model (pending lines included).
@@ -1240,144 +1216,358 @@ pub fn line_payload(line: &Line, conversation_id: Option<&str>) -> JsValue {
         Delivery::Sent => "sent",
         Delivery::Failed => "failed",
     };
-    object(&[
-        ("key", line.key.as_str().into()),
-        (
-            "id",
-            line.id.as_deref().map_or(JsValue::NULL, JsValue::from_str),
-        ),
-        (
-            "seq",
-            line.seq
-                .map_or(JsValue::NULL, |s| JsValue::from_f64(s as f64)),
-        ),
-        (
-            "conversationId",
-            conversation_id.map_or(JsValue::NULL, JsValue::from_str),
-        ),
-        ("text", line.text.as_str().into()),
-        (
-            "author",
-            object(&[
-                ("kind", kind.into()),
-                ("name", name.map_or(JsValue::NULL, JsValue::from_str)),
-            ]),
-        ),
-        ("createdAt", JsValue::from_f64(line.at as f64)),
-        ("delivery", delivery.into()),
-    ])
+    chat_message(
+        &line.key,
+        line.id.as_deref(),
+        line.seq.map(|seq| seq as f64),
+        conversation_id,
+        &line.text,
+        kind,
+        name,
+        line.at as f64,
+        delivery,
+    )
 }
 
 /// The `RoutingStatus` shape of the JavaScript API.
 pub fn routing_payload(routing: &Routing) -> JsValue {
+    let none = &JsValue::UNDEFINED;
     match routing {
-        Routing::None => object(&[("state", "none".into())]),
+        Routing::None => record("state", &"none".into(), none, none),
         Routing::Queued {
             position,
             estimated_wait_ms,
-        } => object(&[
-            ("state", "queued".into()),
-            ("position", JsValue::from_f64(f64::from(*position))),
-            (
-                "estimatedWaitMs",
-                estimated_wait_ms.map_or(JsValue::NULL, |ms| JsValue::from_f64(ms as f64)),
+        } => record(
+            "state,position,estimatedWaitMs",
+            &"queued".into(),
+            &JsValue::from_f64(f64::from(*position)),
+            &estimated_wait_ms.map_or(JsValue::NULL, |ms| JsValue::from_f64(ms as f64)),
+        ),
+        Routing::Away { message } => record(
+            "state,message",
+            &"away".into(),
+            &message.as_str().into(),
+            none,
+        ),
+        Routing::Assigned { agent } => record(
+            "state,agent",
+            &"assigned".into(),
+            &record(
+                "id,name,avatarUrl",
+                &agent.id.as_str().into(),
+                &agent.name.as_str().into(),
+                &nullable(agent.avatar_url.as_deref()),
             ),
-        ]),
-        Routing::Away { message } => object(&[
-            ("state", "away".into()),
-            ("message", message.as_str().into()),
-        ]),
-        Routing::Assigned { agent } => object(&[
-            ("state", "assigned".into()),
-            (
-                "agent",
-                object(&[
-                    ("id", agent.id.as_str().into()),
-                    ("name", agent.name.as_str().into()),
-                    (
-                        "avatarUrl",
-                        agent
-                            .avatar_url
-                            .as_deref()
-                            .map_or(JsValue::NULL, JsValue::from_str),
-                    ),
-                ]),
-            ),
-        ]),
-        Routing::Closed => object(&[("state", "closed".into())]),
+            none,
+        ),
+        Routing::Closed => record("state", &"closed".into(), none, none),
     }
 }
 
 /// What a REST call ended with: `Ok((status, body))`, or `Err(())` when the network failed.
 type Answer = Result<(u16, String), ()>;
 
-/// One HTTP request with `fetch`, answered through `done`. Promise callbacks rather than
-/// `async`: the future machinery cost the widget several KB of wasm.
-fn http(
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    body: Option<String>,
-    done: Box<dyn FnOnce(Answer)>,
-) {
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    init.set_mode(web_sys::RequestMode::Cors);
-    let request = web_sys::Headers::new().ok().and_then(|headers| {
-        if let Some(body) = &body {
-            let _ = headers.set("content-type", "application/json");
-            init.set_body(&JsValue::from_str(body));
-        }
-        if let Some(token) = token {
-            let _ = headers.set("authorization", &["Bearer ", token].concat());
-        }
-        init.set_headers(&headers);
-        web_sys::Request::new_with_str_and_init(url, &init).ok()
-    });
-    let (Some(request), Some(win)) = (request, window()) else {
-        done(Err(()));
-        return;
-    };
-    // Exactly one of the two final callbacks runs; both share `done`.
-    let done = Rc::new(core::cell::Cell::new(Some(done)));
-    let status = Rc::new(core::cell::Cell::new(0u16));
-    let seen = status.clone();
-    let on_response: JsValue = Closure::<dyn FnMut(JsValue) -> JsValue>::once_into_js(
-        move |response: JsValue| -> JsValue {
-            let response: web_sys::Response = response.unchecked_into();
-            seen.set(response.status());
-            response
-                .text()
-                .map(JsValue::from)
-                .unwrap_or(JsValue::UNDEFINED)
-        },
-    );
-    // One closure type for both (the body text with the status, or the failure): each closure
-    // type costs its own glue.
-    let finisher = |status: Option<Rc<core::cell::Cell<u16>>>| -> JsValue {
-        let done = done.clone();
-        Closure::<dyn FnMut(JsValue)>::once_into_js(move |value: JsValue| {
-            if let Some(done) = done.take() {
-                done(match &status {
-                    Some(status) => Ok((status.get(), value.as_string().unwrap_or_default())),
-                    None => Err(()),
-                });
-            }
-        })
-    };
-    let on_text = finisher(Some(status));
-    let on_error = finisher(None);
-    let fetched = win.fetch_with_request(&request);
-    let texted = then(&fetched, &on_response, &JsValue::UNDEFINED);
-    then(&texted, &on_text, &on_error);
+/// A REST call of the session, with what handling its answer needs.
+enum Call {
+    /// `GET /v1/visitor/widget`: the widget's settings.
+    Settings,
+    /// `POST /v1/visitor/session`, with a verified identity or not.
+    Session { identified: bool },
+    /// `POST /v1/conversations` with the visitor `token`, asking to leave a message or not.
+    Conversation { token: String, leave_message: bool },
 }
 
 /// `promise.then(on_ok, on_err)` with plain JavaScript functions (js-sys's typed `then` takes
 /// closures of one fixed type per call, which these are not).
-pub fn then(promise: &JsValue, on_ok: &JsValue, on_err: &JsValue) -> JsValue {
-    js_sys::Reflect::get(promise, &JsValue::from_str("then"))
-        .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok())
-        .and_then(|then| then.call2(promise, on_ok, on_err).ok())
-        .unwrap_or(JsValue::UNDEFINED)
+#[cfg(not(feature = "headless"))]
+pub fn then(promise: &JsValue, on_ok: &JsValue, on_err: &JsValue) {
+    promise.unchecked_ref::<Thenable>().then(on_ok, on_err);
+}
+
+/// The browser plumbing and the JavaScript API's payload shapes, in headless Chromium:
+/// `cargo test -p natter-widget --target wasm32-unknown-unknown --lib` with
+/// `wasm-bindgen-test-runner` as the target's runner and `CHROMEDRIVER` set, which serves
+/// `browser.js` with the test module.
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use js_sys::{Function, JSON, Promise};
+    use natter_sdk::protocol::{AgentCard, Author, AuthorKind, ErrorCode, Message};
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen_futures::JsFuture;
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::*;
+    use crate::model::{Delivery, Line, Routing, Side};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn json(value: &JsValue) -> String {
+        JSON::stringify(value).unwrap().as_string().unwrap()
+    }
+
+    /// The arguments of each call of a [`Callback`].
+    type Calls = Rc<RefCell<Vec<(u32, Option<String>)>>>;
+
+    /// A [`Callback`] that records its calls, and a promise resolved by the first `settled` one.
+    fn recorder(settled: fn(u32) -> bool) -> (JsValue, Promise, Calls) {
+        let calls = Rc::new(RefCell::new(Vec::new()));
+        let seen = calls.clone();
+        let mut resolve = None;
+        let promise = Promise::new(&mut |ok, _| resolve = Some(ok));
+        let resolve = resolve.unwrap();
+        let callback = Closure::<Callback>::new(move |number, text| {
+            seen.borrow_mut().push((number, text));
+            if settled(number) {
+                resolve.call0(&JsValue::UNDEFINED).unwrap();
+            }
+        });
+        (callback.into_js_value(), promise, calls)
+    }
+
+    #[wasm_bindgen_test]
+    fn storage_keeps_replaces_and_removes_items() {
+        let (prefix, name) = ("natter-test:", "storage");
+        store(prefix, name, Some("one"));
+        assert_eq!(load(prefix, name).as_deref(), Some("one"));
+        // The key is the prefix and the name joined.
+        assert_eq!(load("natter-", "test:storage").as_deref(), Some("one"));
+        store(prefix, name, Some("two"));
+        assert_eq!(load(prefix, name).as_deref(), Some("two"));
+        store(prefix, name, None);
+        assert_eq!(load(prefix, name), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_stored_message_is_a_sent_chat_message() {
+        let message = Message {
+            id: "m1".into(),
+            conversation_id: "c1".into(),
+            seq: 3,
+            client_id: Some("k1".into()),
+            author: Author {
+                kind: AuthorKind::Staff,
+                id: "a1".into(),
+                name: Some("Ada".into()),
+                role: None,
+            },
+            text: "Hello".into(),
+            created_at: 1_700_000_000_000,
+        };
+        assert_eq!(
+            json(&message_payload(&message)),
+            r#"{"key":"k1","id":"m1","seq":3,"conversationId":"c1","text":"Hello","author":{"kind":"staff","name":"Ada"},"createdAt":1700000000000,"delivery":"sent"}"#
+        );
+        let system = Message {
+            client_id: None,
+            author: Author {
+                kind: AuthorKind::System,
+                id: String::new(),
+                name: None,
+                role: None,
+            },
+            ..message
+        };
+        assert_eq!(
+            json(&message_payload(&system)),
+            r#"{"key":"m1","id":"m1","seq":3,"conversationId":"c1","text":"Hello","author":{"kind":"system","name":null},"createdAt":1700000000000,"delivery":"sent"}"#
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_pending_line_has_nulls_where_the_server_has_not_answered() {
+        let line = Line {
+            key: "k2".into(),
+            id: None,
+            seq: None,
+            side: Side::Visitor,
+            text: "Hi".into(),
+            at: 5,
+            delivery: Delivery::Pending,
+        };
+        assert_eq!(
+            json(&line_payload(&line, None)),
+            r#"{"key":"k2","id":null,"seq":null,"conversationId":null,"text":"Hi","author":{"kind":"visitor","name":null},"createdAt":5,"delivery":"pending"}"#
+        );
+        let failed = Line {
+            side: Side::Agent {
+                id: "a1".into(),
+                name: None,
+            },
+            delivery: Delivery::Failed,
+            ..line
+        };
+        assert_eq!(
+            json(&line_payload(&failed, Some("c1"))),
+            r#"{"key":"k2","id":null,"seq":null,"conversationId":"c1","text":"Hi","author":{"kind":"staff","name":null},"createdAt":5,"delivery":"failed"}"#
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn routing_statuses_have_the_documented_shapes() {
+        let agent = |avatar_url: Option<&str>| AgentCard {
+            id: "a1".into(),
+            name: "Ada".into(),
+            avatar_url: avatar_url.map(str::to_owned),
+        };
+        let cases = [
+            (Routing::None, r#"{"state":"none"}"#),
+            (
+                Routing::Queued {
+                    position: 2,
+                    estimated_wait_ms: Some(60_000),
+                },
+                r#"{"state":"queued","position":2,"estimatedWaitMs":60000}"#,
+            ),
+            (
+                Routing::Queued {
+                    position: 1,
+                    estimated_wait_ms: None,
+                },
+                r#"{"state":"queued","position":1,"estimatedWaitMs":null}"#,
+            ),
+            (
+                Routing::Away {
+                    message: "Back at 9".into(),
+                },
+                r#"{"state":"away","message":"Back at 9"}"#,
+            ),
+            (
+                Routing::Assigned { agent: agent(None) },
+                r#"{"state":"assigned","agent":{"id":"a1","name":"Ada","avatarUrl":null}}"#,
+            ),
+            (
+                Routing::Assigned {
+                    agent: agent(Some("https://x.test/a.png")),
+                },
+                r#"{"state":"assigned","agent":{"id":"a1","name":"Ada","avatarUrl":"https://x.test/a.png"}}"#,
+            ),
+            (Routing::Closed, r#"{"state":"closed"}"#),
+        ];
+        for (routing, expected) in cases {
+            assert_eq!(json(&routing_payload(&routing)), expected);
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn errors_carry_a_code_and_a_message() {
+        assert_eq!(
+            json(&error_payload(ErrorCode::RateLimited)),
+            r#"{"code":"rate_limited","message":"too many messages; slow down"}"#
+        );
+        assert_eq!(
+            json(&error_payload(ErrorCode::Unknown)),
+            r#"{"code":"error","message":"the chat server reported an error"}"#
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_record_leaves_out_the_values_past_its_keys() {
+        let value = record(
+            "a,b",
+            &JsValue::NULL,
+            &JsValue::from_f64(1.0),
+            &"more".into(),
+        );
+        assert_eq!(json(&value), r#"{"a":null,"b":1}"#);
+    }
+
+    #[wasm_bindgen_test]
+    fn listeners_hear_their_event_in_order_until_removed() {
+        let calls = Rc::new(RefCell::new(Vec::new()));
+        let listener = |name: &'static str| -> Function {
+            let calls = calls.clone();
+            Closure::<dyn FnMut(JsValue)>::new(move |payload: JsValue| {
+                calls.borrow_mut().push((name, payload.as_f64()));
+            })
+            .into_js_value()
+            .unchecked_into()
+        };
+        let (first, second) = (listener("first"), listener("second"));
+        let failing = Function::new_no_args("throw new Error('a failing listener')");
+        let listeners = js_sys::Array::new();
+        listen(&listeners, "status", &first);
+        listen(&listeners, "status", &failing);
+        listen(&listeners, "unread", &second);
+        listen(&listeners, "status", &second);
+        listen(&listeners, "status", &first);
+        dispatch(&listeners, "status", &JsValue::from_f64(1.0));
+        assert_eq!(
+            *calls.borrow(),
+            [
+                ("first", Some(1.0)),
+                ("second", Some(1.0)),
+                ("first", Some(1.0))
+            ]
+        );
+        calls.borrow_mut().clear();
+        // Every registration of `first` for `status`, and nothing else.
+        unlisten(&listeners, "status", &first);
+        unlisten(&listeners, "typing", &second);
+        dispatch(&listeners, "status", &JsValue::from_f64(2.0));
+        dispatch(&listeners, "unread", &JsValue::from_f64(3.0));
+        assert_eq!(
+            *calls.borrow(),
+            [("second", Some(2.0)), ("second", Some(3.0))]
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn the_page_address_and_visibility_come_from_the_document() {
+        assert!(page_url().starts_with("http://127.0.0.1:"));
+        assert_eq!(hidden(), Some(false));
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_request_answers_with_the_status_and_the_body() {
+        let (done, answered, calls) = recorder(|_| true);
+        // The test runner's own page.
+        request("GET", &page_url(), "", Some("token"), None, &done);
+        JsFuture::from(answered).await.unwrap();
+        let calls = calls.borrow();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].0, 200);
+        let body = calls[0].1.as_deref().unwrap_or_default();
+        assert!(body.contains("<script"), "the page's text: {body}");
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_request_that_cannot_reach_the_server_answers_once_without_a_body() {
+        let (done, answered, calls) = recorder(|_| true);
+        // Port 1 on the loopback: the connection is refused.
+        request("POST", "http://127.0.0.1:1", "/", None, Some("{}"), &done);
+        JsFuture::from(answered).await.unwrap();
+        assert_eq!(*calls.borrow(), [(0, None)]);
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_socket_that_cannot_connect_reports_a_lost_connection() {
+        // No such port: the URL does not parse, `new WebSocket` throws.
+        assert!(connect("http://127.0.0.1:99999", &JsValue::NULL).is_none());
+        let (on, closed, calls) = recorder(|number| number >= 1000);
+        // Port 1 on the loopback: the connection is refused.
+        let socket = connect("http://127.0.0.1:1", &on).unwrap();
+        assert_eq!(socket.url(), "ws://127.0.0.1:1/v1/ws");
+        JsFuture::from(closed).await.unwrap();
+        // Never opened: the only event is the close, as "abnormal closure".
+        assert_eq!(*calls.borrow(), [(1006, Some(String::new()))]);
+        hang_up(&socket, Some(1000), Some("done"));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_socket_follows_the_api_base_scheme() {
+        let secure = connect("https://chat.example.test", &JsValue::NULL).unwrap();
+        assert_eq!(secure.url(), "wss://chat.example.test/v1/ws");
+        hang_up(&secure, None, None);
+    }
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// The socket's resolved address.
+        #[wasm_bindgen(method, getter)]
+        fn url(this: &WebSocket) -> String;
+    }
 }
