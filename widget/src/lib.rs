@@ -55,7 +55,6 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 #[cfg_attr(not(target_arch = "wasm32"), allow(unused_imports))]
 mod prelude {
     pub use alloc::borrow::ToOwned;
-    pub use alloc::boxed::Box;
     pub use alloc::string::String;
     pub use alloc::vec;
     pub use alloc::vec::Vec;

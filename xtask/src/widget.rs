@@ -441,7 +441,9 @@ pub fn browser_unit_tests() -> Result<()> {
         "--test",
         "js_codec",
     ])?;
-    run(&["-p", "natter-widget", "--test", "ui"])
+    // The DOM tests, and the session's tests of its browser plumbing (in both builds).
+    run(&["-p", "natter-widget", "--lib", "--test", "ui"])?;
+    run(&["-p", "natter-widget", "--features", "headless", "--lib"])
 }
 
 /// Playwright, driving Debian's Chromium against the real server, the real widget and a native
