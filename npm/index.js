@@ -13,6 +13,9 @@ import { drawLauncher } from './launcher.js';
 
 export { ChatClient };
 
+// The widget's methods, numbered in this order: `mount` returns the widget's API as one
+// function taking a method's number and its arguments (widget/src/exports/bubble.rs); `on` and
+// `off` are 7 and 8.
 const METHODS = ['open', 'close', 'toggle', 'identify', 'setLocale', 'sendMessage', 'shutdown'];
 
 // Loads a wasm module once per page (the widget's, or the one every ChatClient shares); a
@@ -31,9 +34,10 @@ const initClientWasm = once(
   new URL('./pkg-client/natter_chat_client_bg.wasm', import.meta.url),
 );
 
-// `current`: `{ ui, widget }` once booted; `booting`: a boot in progress; `waiting`: calls made
-// before the boot finished, resumed in order right after the mount; `handlers`: listeners given
-// before it, registered synchronously right after the mount so that none misses `ready`.
+// `current`: `{ ui, widget }` once booted (`widget`: what `mount` returned); `booting`: a boot
+// in progress; `waiting`: calls made before the boot finished, resumed in order right after the
+// mount; `handlers`: listeners given before it, registered synchronously right after the mount
+// so that none misses `ready`.
 let current;
 let booting = false;
 const waiting = [];
@@ -77,23 +81,25 @@ export async function boot(options) {
     ac.abort();
     ui.button.setAttribute('aria-busy', 'false');
   }
-  for (const [event, fn] of handlers) current.widget.on(event, fn);
+  for (const [event, fn] of handlers) current.widget(7, event, fn);
   for (const resume of waiting.splice(0)) resume();
   return api;
 }
 
 const api = {};
-for (const name of METHODS)
-  api[name] = async (...args) => {
-    if (!current) await new Promise((resume) => waiting.push(resume));
-    return current.widget[name](...args);
-  };
+METHODS.forEach(
+  (name, method) =>
+    (api[name] = async (...args) => {
+      if (!current) await new Promise((resume) => waiting.push(resume));
+      return current.widget(method, ...args);
+    }),
+);
 api.on = async (event, fn) => {
-  if (current) current.widget.on(event, fn);
+  if (current) current.widget(7, event, fn);
   else handlers.push([event, fn]);
 };
 api.off = async (event, fn) => {
-  if (current) current.widget.off(event, fn);
+  if (current) current.widget(8, event, fn);
   else handlers = handlers.filter((h) => h[0] !== event || h[1] !== fn);
 };
 

@@ -32,7 +32,8 @@ import { drawLauncher } from './launcher.js';
   const base = new URL('.', script.src).href;
   const asset = base + 'widget/';
 
-  // `ui`: the launcher (`{ host, root, button }`), `stop` its listeners; `widget`: the wasm widget;
+  // `ui`: the launcher (`{ host, root, button }`), `stop` its listeners; `widget`: the wasm
+  // widget's API, one function taking a method's number and its arguments (see below);
   // `mod`: the imported glue; `loading`: the load in progress, kept once it succeeded; `tries`:
   // load attempts so far; `queue`: API calls waiting for the widget; `handlers`: listeners
   // given before the mount.
@@ -63,7 +64,7 @@ import { drawLauncher } from './launcher.js';
           open: !!clicked,
         });
         busy(false);
-        for (const [event, fn] of handlers) widget.on(event, fn);
+        for (const [event, fn] of handlers) widget(7, event, fn);
         for (const resume of queue.splice(0)) resume();
       } catch (e) {
         // Keep the launcher; the next click tries again. A missing chat is not the page's
@@ -78,23 +79,28 @@ import { drawLauncher } from './launcher.js';
   // The forwarding API: every method returns a Promise of the widget's answer (a rejection if
   // it throws). Calls that need the widget now load it at once; the others wait for the natural
   // trigger. Waiting calls run in order, right after the mount.
+  // The methods are numbered in this order, as `mount` (widget/src/exports/bubble.rs) numbers
+  // them; `on` and `off` are 7 and 8.
   const api = {};
-  for (const name of ['open', 'close', 'toggle', 'identify', 'setLocale', 'sendMessage', 'shutdown'])
-    api[name] = async (...args) => {
-      if (!widget) {
-        if (/^(open|toggle|sendMessage|shutdown)$/.test(name)) load();
-        await new Promise((resolve) => queue.push(resolve));
-      }
-      return widget[name](...args);
-    };
+  ['open', 'close', 'toggle', 'identify', 'setLocale', 'sendMessage', 'shutdown'].forEach(
+    (name, method) =>
+      (api[name] = async (...args) => {
+        if (!widget) {
+          // open, toggle, sendMessage and shutdown (bits 0, 2, 5 and 6 of 101).
+          if ((101 >> method) & 1) load();
+          await new Promise((resolve) => queue.push(resolve));
+        }
+        return widget(method, ...args);
+      }),
+  );
   // Listeners given before the mount are registered synchronously right after it, so that
   // none misses an event the widget emits at once (`ready`).
   api.on = async (event, fn) => {
-    if (widget) widget.on(event, fn);
+    if (widget) widget(7, event, fn);
     else handlers.push([event, fn]);
   };
   api.off = async (event, fn) => {
-    if (widget) widget.off(event, fn);
+    if (widget) widget(8, event, fn);
     else handlers = handlers.filter((h) => h[0] != event || h[1] != fn);
   };
 

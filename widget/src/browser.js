@@ -96,6 +96,12 @@ export function watch(on) {
 /** Whether the page is hidden (another tab, minimized). */
 export const hidden = () => document.hidden;
 
+/**
+ * The browser's preferred languages, best first: `navigator.languages`, then
+ * `navigator.language`.
+ */
+export const languages = () => [...navigator.languages, navigator.language];
+
 /** The page's address (`location.href`). */
 export const page = () => location.href;
 

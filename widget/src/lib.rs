@@ -9,9 +9,8 @@
 //! - `session` (wasm only): the browser driver of the sdk's sans-IO client core: WebSocket,
 //!   timers, `fetch`, and the `localStorage` outbox that makes every message go out exactly once.
 //! - `ui` (wasm only): the hand-written Shadow-DOM interface that draws the model.
-//! - `exports` (wasm only): the JavaScript API: `mount` + `Widget` in the default build (the
-//!   bubble), or `ChatClient` in the build with feature `headless` (the npm package's second
-//!   module).
+//! - `exports` (wasm only): the JavaScript API: `mount` in the default build (the bubble), or
+//!   `ChatClient` in the build with feature `headless` (the npm package's second module).
 //!
 //! The widget is hand-written on web-sys, without a UI framework, because it lands on other
 //! people's pages and its whole first load must stay under 40 KB gzip (`cargo xtask

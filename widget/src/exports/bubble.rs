@@ -1,30 +1,36 @@
-//! The bubble's API: `mount` and the [`Widget`] it returns.
+//! The bubble's API: `mount`, and the function it returns that the loader's `window.Natter` and
+//! the npm package's exports call.
 
 use alloc::rc::Rc;
 use core::cell::RefCell;
 
-use js_sys::{Function, Reflect};
+use js_sys::Reflect;
 use natter_sdk::protocol::ErrorCode;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::ShadowRoot;
 
 use super::{field, identity, required};
 use crate::model::Locale;
-use crate::prelude::*;
 use crate::session::{Session, error_payload};
 use crate::ui::{Intent, Ui};
 
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// `navigator.languages` then `navigator.language`, in one call (`navigator` and its two
+    /// getters cost ~0.1 KB gzip more). `Option` only to have wasm-bindgen import it through
+    /// the glue (see `session.rs`); it always answers.
+    fn languages() -> Option<js_sys::Array>;
+}
+
 /// The browser's preferred languages, best first.
 fn browser_locale() -> Locale {
-    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
-        return Locale::En;
-    };
     // What `Locale::negotiate` does, in a plain loop over the tags as they come: the
     // `filter_map().chain().collect()` this once was cost ~0.6 KB of wasm, collecting the tags
     // into a `Vec` first ~0.1 KB.
-    let languages = navigator.languages();
-    for index in 0..languages.length() {
-        if let Some(locale) = languages
+    let tags = languages().unwrap_or_default();
+    for index in 0..tags.length() {
+        if let Some(locale) = tags
             .get(index)
             .as_string()
             .and_then(|tag| Locale::from_tag(&tag))
@@ -32,18 +38,10 @@ fn browser_locale() -> Locale {
             return locale;
         }
     }
-    navigator
-        .language()
-        .and_then(|tag| Locale::from_tag(&tag))
-        .unwrap_or_default()
+    Locale::default()
 }
 
 /// The chat bubble mounted in a shadow root.
-#[wasm_bindgen]
-pub struct Widget {
-    inner: Rc<Mounted>,
-}
-
 struct Mounted {
     session: Session,
     ui: RefCell<Option<Ui>>,
@@ -65,12 +63,7 @@ impl Mounted {
         if was == open {
             return;
         }
-        let has_visitor = self.session.with(|s| s.has_visitor());
-        self.session.drive(|s| s.model.set_open(open));
-        self.session.with(|s| s.set_stored_flag("open", open));
-        if open && has_visitor {
-            self.session.connect();
-        }
+        self.session.drive(|s| s.set_open(open));
         self.session
             .emit(if open { "open" } else { "close" }, JsValue::UNDEFINED);
         if open
@@ -79,6 +72,47 @@ impl Mounted {
         {
             ui.focus_composer();
         }
+    }
+
+    /// Method `method` of the JavaScript API (see [`mount`]) with its arguments `a` and `b`.
+    fn call(&self, method: u32, a: JsValue, b: JsValue) -> Result<JsValue, JsError> {
+        let text = || a.as_string().unwrap_or_default();
+        match method {
+            // open, close, toggle
+            0 => self.set_open(true),
+            1 => self.set_open(false),
+            2 => self.intent(Intent::Toggle),
+            // identify({ userId, userHash, name?, email? }): `userHash` is the hex HMAC-SHA256
+            // of `userId` with the site's identity secret, computed on the site's server.
+            3 => self.session.identify(identity(&a)?),
+            // setLocale(tag): `en`, `fr`, `ru`, `pt`; others are ignored.
+            4 => {
+                if let Some(locale) = Locale::from_tag(&text()) {
+                    self.session.drive(|s| s.model.locale = locale);
+                }
+            }
+            // sendMessage(text): its client id. It shows as pending until the server stores
+            // it, and survives reloads until then.
+            5 => {
+                return self
+                    .session
+                    .send(&text())
+                    .map(JsValue::from)
+                    .map_err(JsError::new);
+            }
+            // shutdown(): forgets the visitor (for example when the site's user logs out),
+            // erases the stored conversation and pending messages, shows an empty chat.
+            6 => {
+                self.set_open(false);
+                self.session.shutdown();
+            }
+            // on(event, listener), off(event, listener): `ready`, `open`, `close`, `message`,
+            // `unread`, `status`, `error`.
+            7 => self.session.on(&text(), b.unchecked_into()),
+            8 => self.session.off(&text(), b.unchecked_ref()),
+            _ => {}
+        }
+        Ok(JsValue::UNDEFINED)
     }
 
     fn intent(&self, intent: Intent) {
@@ -106,8 +140,16 @@ impl Mounted {
 /// Mounts the widget into `root` (a shadow root the caller attached to its host element).
 /// Options: `siteKey` and `apiBase` (the natter server's URL), optional `locale` (`en`, `fr`,
 /// `ru`, `pt`; default from the browser) and `open` (open the panel at once).
+///
+/// Returns the widget's API as one function, `widget(method, a, b)`, where `method` numbers
+/// `open`, `close`, `toggle`, `identify`, `setLocale`, `sendMessage`, `shutdown`, `on`, `off`
+/// (0 to 8, the order of the loader's and `npm/index.js`'s method lists, which build
+/// `window.Natter` and the npm API on it) and `a`, `b` are that method's arguments; it answers
+/// what the method answers (`sendMessage`'s client id, else `undefined`) or throws its error.
+/// One function rather than a class with a method each: each method cost an export, an
+/// argument shim and a glue method, and the class glue of its own (first open: −1.2 KB gzip).
 #[wasm_bindgen]
-pub fn mount(root: ShadowRoot, options: JsValue) -> Result<Widget, JsError> {
+pub fn mount(root: ShadowRoot, options: JsValue) -> Result<JsValue, JsError> {
     #[cfg(feature = "debug")]
     console_error_panic_hook::set_once();
     let site_key = required(&options, "siteKey", "natter: siteKey is required")?;
@@ -147,72 +189,36 @@ pub fn mount(root: ShadowRoot, options: JsValue) -> Result<Widget, JsError> {
     mounted.render();
     // `ready` fires after the caller had a chance to register listeners (the loader replays
     // queued `on` calls right after `mount` returns).
-    let later = session.clone();
-    let ready: JsValue = Closure::<dyn FnMut(JsValue)>::once_into_js(move |_: JsValue| {
-        later.emit("ready", JsValue::UNDEFINED)
-    });
-    crate::session::then(
-        &js_sys::Promise::resolve(&JsValue::UNDEFINED),
-        &ready,
-        &JsValue::UNDEFINED,
+    session.emit_ready_soon();
+    let api = Closure::<dyn Fn(u32, JsValue, JsValue) -> Result<JsValue, JsError>>::new(
+        move |method, a, b| mounted.call(method, a, b),
     );
-    Ok(Widget { inner: mounted })
+    Ok(api.into_js_value())
 }
 
-#[wasm_bindgen]
-impl Widget {
-    /// Opens the chat panel.
-    pub fn open(&self) {
-        self.inner.set_open(true);
-    }
+/// `browser.js`'s `languages`, in headless Chromium (see the tests in `session.rs`).
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
-    /// Closes the chat panel.
-    pub fn close(&self) {
-        self.inner.set_open(false);
-    }
+    use super::*;
 
-    /// Opens the panel if closed, closes it if open.
-    pub fn toggle(&self) {
-        self.inner.intent(Intent::Toggle);
-    }
+    wasm_bindgen_test_configure!(run_in_browser);
 
-    /// Signs the visitor in as a user of the site: `{ userId, userHash, name?, email? }`, where
-    /// `userHash` is the hex HMAC-SHA256 of `userId` with the site's identity secret, computed
-    /// on the site's server.
-    pub fn identify(&self, identity_value: JsValue) -> Result<(), JsError> {
-        self.inner.session.identify(identity(&identity_value)?);
-        Ok(())
-    }
-
-    /// Switches the interface language (`en`, `fr`, `ru`, `pt`; others are ignored).
-    #[wasm_bindgen(js_name = setLocale)]
-    pub fn set_locale(&self, locale: &str) {
-        if let Some(locale) = Locale::from_tag(locale) {
-            self.inner.session.drive(|s| s.model.locale = locale);
-        }
-    }
-
-    /// Sends a message as the visitor; returns its client id. It shows as pending until the
-    /// server stores it, and survives reloads until then.
-    #[wasm_bindgen(js_name = sendMessage)]
-    pub fn send_message(&self, text: &str) -> Result<String, JsError> {
-        self.inner.session.send(text).map_err(JsError::new)
-    }
-
-    /// Registers a listener: `ready`, `open`, `close`, `message`, `unread`, `status`, `error`.
-    pub fn on(&self, event: &str, listener: Function) {
-        self.inner.session.on(event, listener);
-    }
-
-    /// Removes a listener.
-    pub fn off(&self, event: &str, listener: Function) {
-        self.inner.session.off(event, &listener);
-    }
-
-    /// Forgets the visitor (for example when the site's user logs out): closes the connection,
-    /// erases the stored conversation and pending messages, and shows an empty chat.
-    pub fn shutdown(&self) {
-        self.inner.set_open(false);
-        self.inner.session.shutdown();
+    #[wasm_bindgen_test]
+    fn the_preferred_languages_are_the_list_then_the_main_one() {
+        let navigator = web_sys::window().unwrap().navigator();
+        let mut expected: Vec<String> = navigator
+            .languages()
+            .iter()
+            .map(|tag| tag.as_string().unwrap())
+            .collect();
+        expected.push(navigator.language().unwrap());
+        let tags: Vec<String> = languages()
+            .unwrap()
+            .iter()
+            .map(|tag| tag.as_string().unwrap())
+            .collect();
+        assert_eq!(tags, expected);
     }
 }

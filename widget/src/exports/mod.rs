@@ -1,8 +1,8 @@
 //! The JavaScript API, in one of two builds of the crate:
 //!
-//! - `bubble` (the default build): `mount(shadowRoot, options)` returning a `Widget`, which
-//!   `window.Natter` and the npm package's `boot` forward to. This is what the loader fetches
-//!   at a visitor's first open.
+//! - `bubble` (the default build): `mount(shadowRoot, options)` returning the widget's API as
+//!   one function (see `bubble::mount`), which `window.Natter` and the npm package's `boot`
+//!   forward to. This is what the loader fetches at a visitor's first open.
 //! - `headless` (feature `headless`): the `ChatClient` for developers who draw their own
 //!   interface, shipped as the npm package's second wasm module.
 //!

@@ -266,7 +266,7 @@ impl Ui {
             close: nodes[usize::from(CLOSE)].clone(),
             send: nodes[usize::from(SEND)].clone(),
             retry: nodes[usize::from(RETRY)].clone(),
-            viewport: web_sys::window().and_then(|w| w.visual_viewport()),
+            viewport: dom::VISUAL_VIEWPORT.with(Clone::clone),
             open: Cell::new(false),
             typing: Cell::new(false),
         });

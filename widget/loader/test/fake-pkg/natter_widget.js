@@ -20,7 +20,7 @@ function log(...entry) {
   (globalThis.__natterFake ||= []).push(entry);
 }
 
-export class Widget {
+class Widget {
   constructor(root, options) {
     this.root = root;
     this.handlers = new Map();
@@ -61,9 +61,14 @@ export class Widget {
   }
 }
 
+// Like the real glue, `mount` returns the widget's API as one function: `(method, a, b)` with
+// the method's number, in this order.
+const METHODS = ['open', 'close', 'toggle', 'identify', 'setLocale', 'sendMessage', 'shutdown', 'on', 'off'];
+
 export function mount(root, options) {
   if (!instance) throw new Error('fake glue: mount before init');
-  return new Widget(root, options);
+  const widget = new Widget(root, options);
+  return (method, a, b) => widget[METHODS[method]](a, b);
 }
 
 export class ChatClient {
