@@ -288,20 +288,13 @@ const fn texts_of(key: Key) -> [&'static str; 4] {
 }
 
 /// Appends the decimal digits of `n`, the widget's stand-in for `n.to_string()`.
-pub fn push_u32(out: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut len = 0;
-    loop {
-        digits[len] = b'0' + (n % 10) as u8;
-        len += 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+pub fn push_u32(out: &mut String, n: u32) {
+    // Most significant digit first by recursion (at most ten deep) rather than through a digit
+    // buffer, whose indexing and slicing left bounds checks and panic locations in the wasm.
+    if n >= 10 {
+        push_u32(out, n / 10);
     }
-    for &digit in digits[..len].iter().rev() {
-        out.push(digit as char);
-    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// The plural form a count takes, as CLDR names them (only the ones these four languages use).

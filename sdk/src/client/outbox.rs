@@ -65,6 +65,12 @@ impl Outbox {
         self.slots.iter().any(|s| s.entry.client_id == client_id)
     }
 
+    /// The conversation of the entry with this `client_id`, if one is waiting.
+    pub(crate) fn conversation_of(&self, client_id: &str) -> Option<&String> {
+        let slot = self.slots.iter().find(|s| s.entry.client_id == client_id)?;
+        Some(&slot.entry.conversation_id)
+    }
+
     /// Removes and returns the entry with this `client_id` (it was acknowledged or refused).
     pub(crate) fn remove(&mut self, client_id: &str) -> Option<OutboxEntry> {
         let index = self
@@ -93,14 +99,17 @@ impl Outbox {
         }
     }
 
-    /// Entries that should be sent now, oldest first: not in flight and not waiting for a retry
-    /// time later than `now`.
-    pub(crate) fn due(&self, now: u64) -> Vec<OutboxEntry> {
-        self.slots
-            .iter()
-            .filter(|s| s.in_flight.is_none() && s.retry_at.is_none_or(|at| at <= now))
-            .map(|s| s.entry.clone())
-            .collect()
+    /// The first entry from position `index` on that should be sent now (not in flight and not
+    /// waiting for a retry time later than `now`), copied; `index` moves past it. Called until
+    /// it returns `None`, it yields the due entries oldest first.
+    pub(crate) fn next_due(&self, index: &mut usize, now: u64) -> Option<OutboxEntry> {
+        while let Some(slot) = self.slots.get(*index) {
+            *index += 1;
+            if slot.in_flight.is_none() && slot.retry_at.is_none_or(|at| at <= now) {
+                return Some(slot.entry.clone());
+            }
+        }
+        None
     }
 
     /// Records that `client_id` went out in request `id`.
@@ -123,11 +132,15 @@ impl Outbox {
 
     /// The earliest pending retry time, if any.
     pub(crate) fn next_retry(&self) -> Option<u64> {
-        self.slots
-            .iter()
-            .filter(|s| s.in_flight.is_none())
-            .filter_map(|s| s.retry_at)
-            .min()
+        // A loop rather than `filter`, `filter_map` and `min`, like the ones in `timeline.rs` and
+        // `ClientCore::send_sync` instead of iterator chains: ~0.5 KB gzip less wasm together.
+        let mut next = None;
+        for slot in &self.slots {
+            if slot.in_flight.is_none() {
+                next = super::earliest(next, slot.retry_at);
+            }
+        }
+        next
     }
 
     fn slot_mut(&mut self, client_id: &str) -> Option<&mut Slot> {
@@ -159,6 +172,15 @@ mod tests {
         assert_eq!(ids, ["a", "b"]);
     }
 
+    /// Every entry `next_due` yields, in order.
+    fn due(outbox: &Outbox, now: u64) -> Vec<OutboxEntry> {
+        let (mut index, mut due) = (0, Vec::new());
+        while let Some(entry) = outbox.next_due(&mut index, now) {
+            due.push(entry);
+        }
+        due
+    }
+
     #[test]
     fn in_flight_and_retrying_entries_are_not_due_until_the_connection_is_lost() {
         let mut outbox = Outbox::default();
@@ -167,10 +189,10 @@ mod tests {
         outbox.mark_in_flight("a", 1);
         outbox.mark_in_flight("b", 2);
         outbox.transient_failure("b", |n| 100 * u64::from(n));
-        assert!(outbox.due(50).is_empty());
+        assert!(due(&outbox, 50).is_empty());
         assert_eq!(outbox.next_retry(), Some(100));
-        assert_eq!(outbox.due(100), [entry("b")]);
+        assert_eq!(due(&outbox, 100), [entry("b")]);
         outbox.connection_lost();
-        assert_eq!(outbox.due(0), [entry("a"), entry("b")]);
+        assert_eq!(due(&outbox, 0), [entry("a"), entry("b")]);
     }
 }

@@ -174,7 +174,11 @@ pub fn mount(root: ShadowRoot, options: JsValue) -> Result<JsValue, JsError> {
             mounted.intent(intent);
         }
     });
-    *mounted.ui.borrow_mut() = Some(Ui::mount(&root, intents));
+    // `try_borrow_mut` (on a cell nobody else holds yet) instead of `borrow_mut`, whose panic
+    // location would be the only one left in this file.
+    if let Ok(mut ui) = mounted.ui.try_borrow_mut() {
+        *ui = Some(Ui::mount(&root, intents));
+    }
     let weak = Rc::downgrade(&mounted);
     session.set_observer(Rc::new(move || {
         if let Some(mounted) = weak.upgrade() {

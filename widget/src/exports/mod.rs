@@ -27,7 +27,7 @@ fn field(options: &JsValue, key: &str) -> Option<String> {
     Reflect::get(options, &JsValue::from_str(key))
         .ok()
         .and_then(|v| v.as_string())
-        .filter(|s| !s.trim().is_empty())
+        .filter(|s| !s.chars().all(char::is_whitespace))
 }
 
 /// A string option that must be there: `missing` is the error otherwise.

@@ -238,7 +238,7 @@ impl Ui {
 
         let mut nodes = vec![root.clone(), launcher.clone()];
         for (parent, tag, class) in SKELETON {
-            let element = doc.child(&nodes[usize::from(parent)], tag, class);
+            let element = doc.child(node(&nodes, parent), tag, class);
             nodes.push(element);
         }
         for class in ["natter-launcher-text", "natter-badge"] {
@@ -252,20 +252,20 @@ impl Ui {
             part.set("hidden", "");
             nodes.push(part);
         }
-        for (node, name, value) in ATTRIBUTES {
-            nodes[usize::from(node)].set(name, value);
+        for (index, name, value) in ATTRIBUTES {
+            node(&nodes, index).set(name, value);
         }
-        doc.icon(&nodes[usize::from(CLOSE)], CLOSE_ICON);
-        doc.icon(&nodes[usize::from(SEND)], SEND_ICON);
+        doc.icon(node(&nodes, CLOSE), CLOSE_ICON);
+        doc.icon(node(&nodes, SEND), SEND_ICON);
 
         let shared = Rc::new(Shared {
             intents,
             launcher,
-            panel: nodes[usize::from(PANEL)].clone(),
-            composer: nodes[usize::from(COMPOSER)].clone(),
-            close: nodes[usize::from(CLOSE)].clone(),
-            send: nodes[usize::from(SEND)].clone(),
-            retry: nodes[usize::from(RETRY)].clone(),
+            panel: node(&nodes, PANEL).clone(),
+            composer: node(&nodes, COMPOSER).clone(),
+            close: node(&nodes, CLOSE).clone(),
+            send: node(&nodes, SEND).clone(),
+            retry: node(&nodes, RETRY).clone(),
             viewport: dom::VISUAL_VIEWPORT.with(Clone::clone),
             open: Cell::new(false),
             typing: Cell::new(false),
@@ -273,7 +273,7 @@ impl Ui {
         let listener = Listener::attach(shared.clone(), root);
 
         Ui {
-            lines: LineList::new(nodes[usize::from(LOG)].clone()),
+            lines: LineList::new(node(&nodes, LOG).clone()),
             doc,
             nodes,
             launcher_created,
@@ -357,7 +357,7 @@ impl Ui {
     }
 
     fn node(&self, index: u8) -> &Dom {
-        &self.nodes[usize::from(index)]
+        node(&self.nodes, index)
     }
 
     fn scroll_to_bottom(&self) {
@@ -621,6 +621,12 @@ impl Drop for Ui {
     }
 }
 
+/// The element at `index` of `nodes` (a constant above). Every lookup goes through here so that
+/// the wasm holds one bounds check and one panic location instead of one per lookup: ~0.1 KB.
+fn node(nodes: &[Dom], index: u8) -> &Dom {
+    &nodes[usize::from(index)]
+}
+
 /// Records `parts` as what a part of the interface shows, in `drawn`; returns whether that
 /// differs from what `drawn` held (always, when it is empty: nothing drawn yet). Each part is
 /// written with its length, or as `-` when absent, so that different parts never record the
@@ -674,21 +680,24 @@ fn adopt_stylesheet(doc: &Dom, root: &Dom) -> Sheet {
 /// need `powf`); the threshold is shifted accordingly, which moves the switch-over point by a
 /// shade at most.
 fn readable_on(accent: &str) -> &'static str {
-    let hex = accent.as_bytes();
-    if hex.len() != 7 || hex[0] != b'#' {
+    // Destructured and folded rather than indexed: no bounds checks, no panic locations.
+    let [b'#', hex @ ..] = accent.as_bytes() else {
+        return "";
+    };
+    if hex.len() != 6 {
         return "";
     }
-    let mut channels = [0u32; 6];
-    for (digit, &c) in channels.iter_mut().zip(&hex[1..]) {
-        *digit = match c {
+    let mut rgb = 0u32;
+    for &c in hex {
+        let digit = match c {
             b'0'..=b'9' => c - b'0',
             b'a'..=b'f' => c - b'a' + 10,
             b'A'..=b'F' => c - b'A' + 10,
             _ => return "",
-        }
-        .into();
+        };
+        rgb = rgb << 4 | u32::from(digit);
     }
-    let [r, g, b] = [0, 2, 4].map(|i| channels[i] * 16 + channels[i + 1]);
+    let [_, r, g, b] = rgb.to_be_bytes().map(u32::from);
     // Luminance × 10⁴ × 255²; the crossover between white and #111 text is at a luminance of
     // about 0.19, which is about 0.22 with the gamma-2 approximation.
     if 2126 * r * r + 7152 * g * g + 722 * b * b < 143_000_000 {
