@@ -513,3 +513,106 @@ fn malformed_frames_name_the_offending_field_and_unknown_ones_are_ignored() {
         })
     ));
 }
+
+/// `value` as serde_json writes it reads back through the browser codec as itself.
+fn reads_back<T: Serialize + js::FromJs + PartialEq + core::fmt::Debug>(value: T) {
+    let text = serde_json::to_string(&value).expect("serializable");
+    assert_eq!(js::parse::<T>(&text), Ok(value), "{text}");
+}
+
+/// `js.rs` looks the enums' wire names up by their position in lists it spells out: every variant
+/// serde writes must read back as itself, so that a name out of place cannot go unnoticed.
+#[wasm_bindgen_test]
+fn every_enum_wire_name_decodes_to_its_variant() {
+    use ErrorCode::*;
+    for code in [
+        BadRequest,
+        Invalid,
+        EmptyMessage,
+        MessageTooLong,
+        TooLarge,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        Conflict,
+        ConversationClosed,
+        IdentityRequired,
+        OriginNotAllowed,
+        RateLimited,
+        UnsupportedProtocol,
+        Unavailable,
+        NoAgentAvailable,
+        AtCapacity,
+        Internal,
+    ] {
+        reads_back(ServerFrame::Error {
+            id: Some(3),
+            code,
+            message: "m".into(),
+        });
+    }
+    for (kind, role) in [
+        (PrincipalKind::Visitor, None),
+        (PrincipalKind::Staff, Some(StaffRole::Owner)),
+        (PrincipalKind::Staff, Some(StaffRole::Admin)),
+        (PrincipalKind::Staff, Some(StaffRole::Agent)),
+    ] {
+        reads_back(Principal {
+            kind,
+            id: "p1".into(),
+            tenant_id: "t1".into(),
+            name: None,
+            role,
+        });
+    }
+    for kind in [AuthorKind::Visitor, AuthorKind::Staff, AuthorKind::System] {
+        reads_back(author(kind));
+    }
+    for status in [
+        ConversationStatus::Unassigned,
+        ConversationStatus::Open,
+        ConversationStatus::Closed,
+    ] {
+        reads_back(ConversationSummary {
+            status,
+            ..summary()
+        });
+    }
+    for to in [
+        TransferTarget::Agent { agent: card() },
+        TransferTarget::Team {
+            team: "sales".into(),
+        },
+        TransferTarget::Queue,
+    ] {
+        reads_back(to);
+    }
+    for when_unavailable in [
+        WhenUnavailable::Queue,
+        WhenUnavailable::Reject,
+        WhenUnavailable::Offline,
+    ] {
+        reads_back(AvailabilityResponse {
+            available: false,
+            when_unavailable,
+            away_message: None,
+            teams: [None, Some(RoutingPolicy::Auto), Some(RoutingPolicy::Manual)]
+                .into_iter()
+                .map(|policy| TeamInfo {
+                    id: "t1".into(),
+                    name: "Sales".into(),
+                    policy,
+                })
+                .collect(),
+        });
+    }
+    for position in [WidgetPosition::Right, WidgetPosition::Left] {
+        reads_back(WidgetSettingsBody {
+            color: "#0a7".into(),
+            position,
+            greeting: None,
+            launcher_text: None,
+            title: None,
+        });
+    }
+}

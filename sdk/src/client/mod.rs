@@ -558,8 +558,8 @@ impl ClientCore {
             ServerFrame::Sent { id, message } => self.on_sent(id, message),
             ServerFrame::Synced { id, conversations } => self.on_synced(id, conversations),
             ServerFrame::Message { message } => {
-                if let Some(client_id) = message.client_id.clone() {
-                    self.acknowledge(&client_id, &message);
+                if let Some(client_id) = &message.client_id {
+                    self.acknowledge(client_id, &message);
                 }
                 self.ingest(message);
             }
@@ -774,9 +774,7 @@ impl ClientCore {
     /// held". Cursors only move forward, so a lower value than the current one is ignored.
     /// Buffered messages that become contiguous are delivered.
     pub fn set_cursor(&mut self, conversation_id: &str, seq: u64) {
-        for message in self.timelines.raise(conversation_id, seq) {
-            self.events.push_back(ClientEvent::Message(message));
-        }
+        self.timelines.raise(conversation_id, seq, &mut self.events);
     }
 
     /// Starts (or keeps) following a conversation from `after_seq` and, when connected, syncs it
@@ -1051,35 +1049,32 @@ impl ClientCore {
         self.outbox.connection_lost();
         self.timelines.connection_lost();
         self.sync_retry_at = None;
-        match loss {
-            Loss::Failure if self.wanted => {
-                let delay = self.backoff.next_delay(&mut self.rng);
-                self.set_state(ConnectionState::Reconnecting {
-                    attempt: self.backoff.failures(),
-                    retry_at: now.saturating_add(delay),
-                });
-            }
+        // The two ways to reconnect compute their delay and share the state change: ~12 B less
+        // zopfli gzip of the widget's wasm.
+        let delay = match loss {
+            Loss::Failure if self.wanted => self.backoff.next_delay(&mut self.rng),
             Loss::ServerRestart { retry_after_ms } if self.wanted => {
                 // Every client of the restarting server hears the same delay; spreading them over
                 // one more such delay keeps them from arriving all at once.
                 let spread = retry_after_ms.max(self.config.backoff_base_ms);
-                let retry_at = now
-                    .saturating_add(retry_after_ms)
-                    .saturating_add(self.rng.up_to(spread));
-                self.set_state(ConnectionState::Reconnecting {
-                    attempt: self.backoff.failures(),
-                    retry_at,
-                });
+                retry_after_ms.saturating_add(self.rng.up_to(spread))
             }
-            Loss::Failure | Loss::ServerRestart { .. } => self.set_state(ConnectionState::Idle),
+            Loss::Failure | Loss::ServerRestart { .. } => {
+                return self.set_state(ConnectionState::Idle);
+            }
             Loss::Refused { code, message } => {
                 self.auth_refused = true;
                 self.set_state(ConnectionState::Idle);
                 self.events
                     .push_back(ClientEvent::AuthRefused { code, message });
+                return;
             }
-            Loss::Shutdown => self.set_state(ConnectionState::Closed),
-        }
+            Loss::Shutdown => return self.set_state(ConnectionState::Closed),
+        };
+        self.set_state(ConnectionState::Reconnecting {
+            attempt: self.backoff.failures(),
+            retry_at: now.saturating_add(delay),
+        });
     }
 
     fn on_welcome(&mut self, protocol: u32, principal: Principal, heartbeat_ms: u64) {
@@ -1148,18 +1143,18 @@ impl ClientCore {
     }
 
     fn send_one_sync(&mut self, conversations: Vec<String>) {
-        let mut cursors = Vec::new();
-        for conversation_id in &conversations {
-            cursors.push(Cursor {
-                after_seq: self.timelines.cursor(conversation_id).unwrap_or(0),
-                conversation_id: conversation_id.clone(),
-            });
-        }
-        let Some(id) = self.next_request(Request::Sync { conversations }) else {
+        let Some(conn) = self.conn.as_ref() else {
             return;
         };
-        self.timelines.mark_syncing(&cursors, id);
-        self.queue(ClientFrame::Sync { id, cursors });
+        // The id `next_request` gives it, known first so that the conversations are marked as
+        // syncing while their cursors are read, in one lookup each: ~37 B less zopfli gzip of
+        // the widget's wasm than reading all cursors, then marking all conversations.
+        let cursors = self
+            .timelines
+            .start_sync(&conversations, conn.next_request_id);
+        if let Some(id) = self.next_request(Request::Sync { conversations }) {
+            self.queue(ClientFrame::Sync { id, cursors });
+        }
     }
 
     /// Removes an acknowledged entry from the outbox and reports it (once).
@@ -1181,26 +1176,26 @@ impl ClientCore {
             HistoryPolicy::Replay => 0,
             HistoryPolicy::LiveOnly => message.seq.saturating_sub(1),
         };
-        let conversation_id = message.conversation_id.clone();
-        let ingested =
-            self.timelines
-                .ingest(message, baseline, self.config.max_buffered_per_conversation);
-        for message in ingested.delivered {
-            self.events.push_back(ClientEvent::Message(message));
-        }
-        if ingested.needs_sync {
+        if let Some(conversation_id) = self.timelines.ingest(
+            message,
+            baseline,
+            self.config.max_buffered_per_conversation,
+            &mut self.events,
+        ) {
             self.send_sync(vec![conversation_id]);
         }
     }
 
     fn on_sent(&mut self, id: RequestId, message: Message) {
         let request = self.take_request(id);
-        let client_id = match request {
+        // Borrowed rather than cloned, like the `client_id` of a pushed message in
+        // `frame_received`: ~40 B less zopfli gzip of the widget's wasm for the two.
+        let client_id = match &request {
             Some(Request::Send { client_id }) => Some(client_id),
-            _ => message.client_id.clone(),
+            _ => message.client_id.as_ref(),
         };
         if let Some(client_id) = client_id {
-            self.acknowledge(&client_id, &message);
+            self.acknowledge(client_id, &message);
         }
         // The server also pushes the message as a `message` frame; whichever comes second is a
         // duplicate and dropped by the cursor.
@@ -1214,10 +1209,13 @@ impl ClientCore {
         };
         self.sync_failures = 0;
         let mut resync = Vec::new();
-        for conversation_id in covered {
-            match self.timelines.sync_finished(&conversation_id, id) {
+        // Borrowed, copying the ids kept, rather than consumed: the consuming loops over lists
+        // of ids (here and in `on_error`) compiled to an owning iterator with drop glue of its
+        // own, ~30 B more zopfli gzip of the widget's wasm than the copies.
+        for conversation_id in &covered {
+            match self.timelines.sync_finished(conversation_id, id) {
                 SyncOutcome::Complete => {}
-                SyncOutcome::Retry => resync.push(conversation_id),
+                SyncOutcome::Retry => resync.push(conversation_id.clone()),
                 SyncOutcome::GiveUp => self.events.push_back(ClientEvent::Error {
                     code: ErrorCode::Internal,
                     message: "the server did not replay missing messages".into(),
@@ -1289,8 +1287,8 @@ impl ClientCore {
                 } else if conversations.len() > 1 {
                     // One conversation the principal may no longer see must not keep the others
                     // from syncing: ask for each separately.
-                    for conversation_id in conversations {
-                        self.send_sync(vec![conversation_id]);
+                    for conversation_id in &conversations {
+                        self.send_sync(vec![conversation_id.clone()]);
                     }
                 } else {
                     if let [conversation_id] = &conversations[..]

@@ -11,6 +11,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::sorted_map::SortedMap;
+use super::{ClientEvent, Queue};
 
 use crate::protocol::{Cursor, Message, RequestId};
 
@@ -37,21 +38,13 @@ struct Timeline {
 }
 
 impl Timeline {
-    fn drain_contiguous(&mut self, delivered: &mut Vec<Message>) {
+    /// Delivers the buffered messages that follow the cursor without a gap.
+    fn drain_contiguous(&mut self, events: &mut Queue<ClientEvent>) {
         while let Some(next) = self.buffer.pop_if(|next| next.seq == self.cursor + 1) {
             self.cursor = next.seq;
-            delivered.push(next);
+            events.push_back(ClientEvent::Message(next));
         }
     }
-}
-
-/// What ingesting one message produced.
-#[derive(Debug, Default)]
-pub(crate) struct Ingested {
-    /// Messages now deliverable, in `seq` order (possibly including buffered ones).
-    pub(crate) delivered: Vec<Message>,
-    /// The message revealed a gap and no sync is filling this conversation yet.
-    pub(crate) needs_sync: bool,
 }
 
 /// How a sync ended for one conversation.
@@ -68,7 +61,7 @@ pub(crate) enum SyncOutcome {
 /// Cursors and buffers of every conversation the core knows about.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Timelines {
-    conversations: SortedMap<String, Timeline>,
+    conversations: SortedMap<Timeline>,
 }
 
 impl Timelines {
@@ -125,10 +118,18 @@ impl Timelines {
     }
 
     /// Moves a conversation's cursor up to `seq` (never down, so nothing is delivered twice) and
-    /// returns buffered messages that became deliverable.
-    pub(crate) fn raise(&mut self, conversation_id: &str, seq: u64) -> Vec<Message> {
+    /// delivers the buffered messages that became deliverable, as events.
+    ///
+    /// Here and in `ingest`, delivered messages go straight into the core's event queue rather
+    /// than into a list the core then turned into events: ~0.24 KB less zopfli gzip of the
+    /// widget's wasm.
+    pub(crate) fn raise(
+        &mut self,
+        conversation_id: &str,
+        seq: u64,
+        events: &mut Queue<ClientEvent>,
+    ) {
         self.register(conversation_id, seq);
-        let mut delivered = Vec::new();
         if let Some(timeline) = self.conversations.get_mut(conversation_id)
             && seq > timeline.cursor
         {
@@ -138,34 +139,38 @@ impl Timelines {
             timeline
                 .buffer
                 .truncate(covered.unwrap_or(timeline.buffer.len()));
-            timeline.drain_contiguous(&mut delivered);
+            timeline.drain_contiguous(events);
         }
-        delivered
     }
 
-    /// Takes one message from the server. `baseline` is the cursor given to a conversation seen
-    /// for the first time; at most `max_buffered` messages wait behind a gap (later ones are
-    /// dropped: the sync that fills the gap replays them anyway).
+    /// Takes one message from the server and delivers what is now in order, as events.
+    /// `baseline` is the cursor given to a conversation seen for the first time; at most
+    /// `max_buffered` messages wait behind a gap (later ones are dropped: the sync that fills the
+    /// gap replays them anyway). Returns the conversation's id when the message revealed a gap
+    /// that no sync is filling yet (copied only then rather than for every message: ~10 B less
+    /// zopfli gzip of the widget's wasm).
     pub(crate) fn ingest(
         &mut self,
         message: Message,
         baseline: u64,
         max_buffered: usize,
-    ) -> Ingested {
+        events: &mut Queue<ClientEvent>,
+    ) -> Option<String> {
         self.register(&message.conversation_id, baseline);
-        let mut out = Ingested::default();
-        let Some(timeline) = self.conversations.get_mut(&message.conversation_id) else {
-            return out;
-        };
+        let timeline = self.conversations.get_mut(&message.conversation_id)?;
         if message.seq <= timeline.cursor {
-            return out;
+            return None;
         }
         if message.seq == timeline.cursor + 1 {
             timeline.cursor = message.seq;
-            out.delivered.push(message);
-            timeline.drain_contiguous(&mut out.delivered);
-            return out;
+            events.push_back(ClientEvent::Message(message));
+            timeline.drain_contiguous(events);
+            return None;
         }
+        let gap = timeline
+            .syncing
+            .is_none()
+            .then(|| message.conversation_id.clone());
         // Replaces an earlier copy of this `seq`; a new one only if there is room.
         match timeline
             .buffer
@@ -181,18 +186,26 @@ impl Timelines {
             }
             Err(_) => {}
         }
-        out.needs_sync = timeline.syncing.is_none();
-        out
+        gap
     }
 
-    /// Records that request `id` syncs the conversations of these cursors.
-    pub(crate) fn mark_syncing(&mut self, cursors: &[Cursor], id: RequestId) {
-        for cursor in cursors {
-            if let Some(timeline) = self.conversations.get_mut(&cursor.conversation_id) {
+    /// Records that request `id` syncs these conversations and returns their cursors (0 for
+    /// one that is not tracked).
+    pub(crate) fn start_sync(&mut self, conversations: &[String], id: RequestId) -> Vec<Cursor> {
+        let mut cursors = Vec::new();
+        for conversation_id in conversations {
+            let mut after_seq = 0;
+            if let Some(timeline) = self.conversations.get_mut(conversation_id) {
                 timeline.syncing = Some(id);
                 timeline.cursor_at_sync = timeline.cursor;
+                after_seq = timeline.cursor;
             }
+            cursors.push(Cursor {
+                conversation_id: conversation_id.clone(),
+                after_seq,
+            });
         }
+        cursors
     }
 
     /// The server answered sync request `id`; says whether the conversation needs another one.
