@@ -1,8 +1,9 @@
 // The browser plumbing of the session driver (widget/src/session.rs): fetch, the WebSocket,
 // localStorage, the window's events, the event listeners of the JavaScript API and its payload
-// objects, as a few plain functions that move values between the browser and Rust and decide
-// nothing. Every function here catches what the browser may throw (an exception must never
-// cross into wasm: it would leave the session's state borrowed).
+// objects (and, for the interface in widget/src/ui/dom.rs, `visualViewport` and the adopted
+// stylesheet), as a few plain functions that move values between the browser and Rust and
+// decide nothing. Every function here catches what the browser may throw (an exception must
+// never cross into wasm: it would leave the session's state borrowed).
 //
 // Why JavaScript: each web-sys binding is an import of its own (Request, RequestInit, Headers,
 // fetch, three promise callbacks, the socket's four handlers, window → localStorage → getItem,
@@ -101,6 +102,23 @@ export const hidden = () => document.hidden;
  * `navigator.language`.
  */
 export const languages = () => [...navigator.languages, navigator.language];
+
+/** `visualViewport`, or `undefined` in a browser without it. */
+export const viewport = () => globalThis.visualViewport;
+
+/**
+ * Appends a constructed stylesheet holding `css` to `root.adoptedStyleSheets` (as a new array:
+ * older browsers expose a frozen one) and returns it; nothing where constructable stylesheets
+ * are missing.
+ */
+export function adopt(root, css) {
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+    return sheet;
+  } catch {}
+}
 
 /** The page's address (`location.href`). */
 export const page = () => location.href;

@@ -18,7 +18,7 @@ mod lines;
 use alloc::rc::Rc;
 use core::cell::Cell;
 
-use js_sys::{Array, Date, JSON};
+use js_sys::{Date, JSON};
 use natter_sdk::protocol::MAX_MESSAGE_CHARS;
 use wasm_bindgen::JsValue;
 
@@ -266,7 +266,7 @@ impl Ui {
             close: node(&nodes, CLOSE).clone(),
             send: node(&nodes, SEND).clone(),
             retry: node(&nodes, RETRY).clone(),
-            viewport: dom::VISUAL_VIEWPORT.with(Clone::clone),
+            viewport: dom::viewport(),
             open: Cell::new(false),
             typing: Cell::new(false),
         });
@@ -660,12 +660,7 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
 /// stylesheets are missing (browsers from before 2023, which a strict CSP would not cover
 /// anyway).
 fn adopt_stylesheet(doc: &Dom, root: &Dom) -> Sheet {
-    if let (Ok(sheet), Some(adopted)) = (StyleSheet::new(), root.adopted_style_sheets()) {
-        sheet.replace_sync(CSS);
-        // A copy: older browsers expose a frozen array.
-        let sheets = Array::from(&adopted);
-        sheets.push(&sheet);
-        root.set_adopted_style_sheets(&sheets);
+    if let Some(sheet) = dom::adopt(root, CSS) {
         return Sheet::Adopted(sheet);
     }
     let style = doc.child(root, "style", "");
