@@ -44,10 +44,10 @@ impl Locale {
     }
 
     /// The first supported locale among the browser's preferences, else English.
-    pub fn negotiate<'a>(preferred: impl IntoIterator<Item = &'a str>) -> Locale {
+    pub fn negotiate(preferred: impl IntoIterator<Item = impl AsRef<str>>) -> Locale {
         preferred
             .into_iter()
-            .find_map(Locale::from_tag)
+            .find_map(|tag| Locale::from_tag(tag.as_ref()))
             .unwrap_or_default()
     }
 
