@@ -75,6 +75,14 @@ impl Fixture {
             .collect()
     }
 
+    /// The `data-key`s of `lines`, in order.
+    fn keys(lines: &[HtmlElement]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.get_attribute("data-key").unwrap())
+            .collect()
+    }
+
     fn taken(&self) -> Vec<Intent> {
         std::mem::take(&mut *self.intents.borrow_mut())
     }
@@ -325,10 +333,7 @@ fn lines_are_updated_by_key_not_rebuilt() {
     ];
     f.render(&m);
     let after = f.all(".natter-line");
-    let keys: Vec<_> = after
-        .iter()
-        .map(|l| l.get_attribute("data-key").unwrap())
-        .collect();
+    let keys = Fixture::keys(&after);
     assert_eq!(keys, ["m1", "k1", "m3", "k2"]);
     assert!(before[0].is_same_node(Some(&after[0])));
     assert!(before[1].is_same_node(Some(&after[1])));
@@ -386,10 +391,7 @@ fn lines_removed_or_moved_in_the_middle_keep_the_others_elements() {
     ];
     f.render(&m);
     let after = f.all(".natter-line");
-    let keys: Vec<_> = after
-        .iter()
-        .map(|l| l.get_attribute("data-key").unwrap())
-        .collect();
+    let keys = Fixture::keys(&after);
     assert_eq!(keys, ["a", "d", "b", "e"]);
     for (now, then) in [(0, 0), (1, 3), (2, 1), (3, 4)] {
         assert!(after[now].is_same_node(Some(&before[then])), "{now}");
