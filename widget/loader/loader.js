@@ -53,7 +53,9 @@ import { drawLauncher } from './launcher.js';
         // A failed module fetch may be remembered by the browser's module map, so a retry asks
         // for a distinct URL.
         mod ||= await import(asset + __NATTER_GLUE__ + (tries++ ? '?retry=' + tries : ''));
-        await mod.default({ module_or_path: asset + __NATTER_WASM__ });
+        mod.initSync({
+          module: await WebAssembly.compileStreaming(fetch(asset + __NATTER_WASM__)),
+        });
         await bodyReady;
         // From now on the widget owns the button.
         stop();

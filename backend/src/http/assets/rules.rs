@@ -27,7 +27,8 @@ pub fn content_type(name: &str) -> &'static str {
         // Module scripts must be served with a JavaScript MIME type, and `nosniff` makes
         // browsers enforce it for classic scripts too.
         "js" | "mjs" => "text/javascript; charset=utf-8",
-        // `WebAssembly.instantiateStreaming` refuses anything else.
+        // `WebAssembly.compileStreaming` (the widget loader) and `instantiateStreaming` (the
+        // console) refuse anything else.
         "wasm" => "application/wasm",
         "css" => "text/css; charset=utf-8",
         // The console's page.

@@ -16,6 +16,14 @@ export default async function init(opts) {
   return instance;
 }
 
+// What the script-tag loader calls, with the module it compiled from the served wasm.
+export function initSync(opts) {
+  if (instance) return instance;
+  instance = new WebAssembly.Instance(opts.module, {});
+  log('init');
+  return instance;
+}
+
 function log(...entry) {
   (globalThis.__natterFake ||= []).push(entry);
 }
