@@ -17,6 +17,7 @@
 
 mod budget;
 mod console;
+mod gzip_order;
 mod mongod;
 mod widget;
 

@@ -179,6 +179,8 @@ fn wasm_pack_optimized(
             .arg(&wasm),
     )
     .context("wasm-opt (npm binaryen) failed")?;
+    // Then the same functions in an order that gzips ~0.45 KB smaller.
+    crate::gzip_order::reorder(wasm_opt, &WASM_FEATURES, &wasm)?;
     Ok(wasm)
 }
 
