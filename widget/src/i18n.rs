@@ -62,7 +62,7 @@ pub fn text(locale: Locale, key: Key) -> &'static str {
 
 /// Row `row` of the texts in `locale`: a key's text, or a piece of a sentence.
 fn piece(locale: Locale, row: usize) -> &'static str {
-    let index = row * 4 + usize::from(locale as u8);
+    let index = usize::from(locale as u8) * ROWS + row;
     match (STARTS.get(index), STARTS.get(index + 1)) {
         (Some(&start), Some(&end)) => TEXTS
             .get(usize::from(start)..usize::from(end))
@@ -134,10 +134,13 @@ const _: () = {
 /// How many rows `TEXTS` has: one per key, then the `PIECES`.
 const ROWS: usize = KEYS.len() + PIECES.len();
 
-/// Every text, row by row (each row in [`Locale`] order), packed at compile time into one
-/// string, with where each text starts (`STARTS[row * 4 + locale]`, then the end). A table of
-/// `&str` rows costs the wasm a four-byte pointer and a four-byte length per text, in the data
-/// section where they compress poorly; this costs two bytes per text: ~0.3 KB gzip less.
+/// Every text, language by language (in [`Locale`] order), each language's row by row, packed at
+/// compile time into one string, with where each text starts (`STARTS[locale * ROWS + row]`,
+/// then the end). A table of `&str` rows costs the wasm a four-byte pointer and a four-byte
+/// length per text, in the data section where they compress poorly; this costs two bytes per
+/// text: ~0.3 KB gzip less. One language after the other rather than the four translations of
+/// a row together: the compressor then sees one alphabet at a time (Cyrillic, accented Latin),
+/// 35 B less gzip.
 const TEXTS: &str = match core::str::from_utf8(&BYTES) {
     Ok(texts) => texts,
     Err(_) => panic!("the packed texts are UTF-8"),
@@ -148,11 +151,11 @@ const UNPACKED: [&str; ROWS * 4] = {
     let mut texts = [""; ROWS * 4];
     let mut index = 0;
     while index < ROWS * 4 {
-        let row = index / 4;
+        let (locale, row) = (index / ROWS, index % ROWS);
         texts[index] = if row < KEYS.len() {
-            texts_of(KEYS[row])[index % 4]
+            texts_of(KEYS[row])[locale]
         } else {
-            PIECES[row - KEYS.len()][index % 4]
+            PIECES[row - KEYS.len()][locale]
         };
         index += 1;
     }

@@ -57,7 +57,11 @@ impl Fixture {
     }
 
     fn render(&mut self, model: &Model) {
-        self.ui.as_mut().unwrap().render(model, NOW);
+        self.render_at(model, NOW);
+    }
+
+    fn render_at(&mut self, model: &Model, now_ms: f64) {
+        self.ui.as_mut().unwrap().render(model, now_ms);
     }
 
     fn find(&self, selector: &str) -> HtmlElement {
@@ -536,6 +540,52 @@ fn the_connection_banner_follows_the_connection() {
     assert_eq!(state(&status), "online");
     assert!(status.hidden());
     assert!(!f.find(".natter-composer").has_attribute("disabled"));
+}
+
+#[wasm_bindgen_test]
+fn a_render_writes_only_what_changed() {
+    let mut f = Fixture::new(true);
+    let mut m = model();
+    m.connection = Connection::Reconnecting {
+        retry_at: NOW as i64 + 5_000,
+        server_down: false,
+    };
+    m.agent_typing = Some("Ada".into());
+    f.render(&m);
+    // Each text is one text node, which a write replaces: the same node means no write.
+    let text_of = |f: &Fixture, selector: &str| f.find(selector).first_child().unwrap();
+    let parts = [
+        ".natter-status-text",
+        ".natter-title",
+        ".natter-greeting",
+        ".natter-retry",
+        ".natter-typing > span:last-child",
+    ];
+    let before: Vec<_> = parts.iter().map(|part| text_of(&f, part)).collect();
+    let countdown = f.find(".natter-countdown");
+    assert_eq!(
+        countdown.text_content().unwrap(),
+        "Trying again in 5 seconds."
+    );
+
+    // A second later only the countdown changes: the banner's message (a live status) is not
+    // written again, so it is not announced again.
+    f.render_at(&m, NOW + 1_000.0);
+    assert_eq!(
+        countdown.text_content().unwrap(),
+        "Trying again in 4 seconds."
+    );
+    for (part, node) in parts.iter().zip(&before) {
+        assert!(text_of(&f, part).is_same_node(Some(node)), "{part}");
+    }
+
+    // What changes is written: a new title, the end of typing.
+    m.appearance.title = Some("Help".into());
+    m.agent_typing = None;
+    f.render_at(&m, NOW + 1_000.0);
+    assert_eq!(f.find(".natter-title").text_content().unwrap(), "Help");
+    assert!(f.find(".natter-typing").hidden());
+    assert!(text_of(&f, ".natter-status-text").is_same_node(Some(&before[0])));
 }
 
 #[wasm_bindgen_test]

@@ -10,8 +10,8 @@ use core::cell::Cell;
 
 use wasm_bindgen::closure::Closure;
 
-use super::Intent;
 use super::dom::{Dom, Ev};
+use super::{CLOSE, COMPOSER, Intent, LAUNCHER, PANEL, RETRY, SEND, node};
 use crate::i18n::push_u32;
 use crate::prelude::*;
 
@@ -19,18 +19,11 @@ use crate::prelude::*;
 pub struct Shared {
     /// The driver's callback.
     pub intents: Rc<dyn Fn(Intent)>,
-    /// Where focus returns when the panel closes.
-    pub launcher: Dom,
-    /// The panel, sized to the visual viewport on phones.
-    pub panel: Dom,
+    /// The interface's elements, at the positions named by the constants of `ui` (`LAUNCHER`,
+    /// `COMPOSER`, ...); shared with `Ui`, which draws them.
+    pub nodes: Vec<Dom>,
     /// `visualViewport`, where the browser has it.
-    pub viewport: Option<web_sys::VisualViewport>,
-    /// The message box.
-    pub composer: Dom,
-    /// The panel's buttons.
-    pub close: Dom,
-    pub send: Dom,
-    pub retry: Dom,
+    pub viewport: Option<Dom>,
     /// Whether the panel is drawn open (kept by `Ui::render`).
     pub open: Cell<bool>,
     /// Whether the driver was last told the visitor is typing, so that `Typing(false)` is only
@@ -73,7 +66,7 @@ impl Listener {
         }
         if let Some(viewport) = &self.shared.viewport {
             for kind in VIEWPORT_EVENTS {
-                register(Dom::of(viewport), kind, function, true);
+                register(viewport, kind, function, true);
             }
         }
     }
@@ -85,9 +78,17 @@ impl Drop for Listener {
     }
 }
 
+impl Shared {
+    /// The element at `index` (a constant of `ui`).
+    pub fn node(&self, index: u8) -> &Dom {
+        node(&self.nodes, index)
+    }
+}
+
 fn handle(shared: &Shared, event: &Ev) {
     let target = event.target();
-    let in_composer = target == shared.composer;
+    let composer = shared.node(COMPOSER);
+    let in_composer = target == *composer;
     // The registered event types differ in their first letter (but `resize` and `scroll`, which
     // share a handler): one byte to compare instead of a string per type.
     match event.kind().as_bytes().first() {
@@ -96,8 +97,8 @@ fn handle(shared: &Shared, event: &Ev) {
         Some(b'k') => keydown(shared, event, in_composer),
         // `input`
         Some(b'i') if in_composer => {
-            autosize(&shared.composer);
-            let mut draft = shared.composer.value();
+            autosize(composer);
+            let mut draft = composer.value();
             if draft.chars().all(char::is_whitespace) {
                 draft.clear();
             }
@@ -121,24 +122,23 @@ fn click(shared: &Shared, target: &Dom) {
     let Some(button) = target.closest("button") else {
         return;
     };
-    // The loader's launcher may carry classes of its own; it is known by identity.
-    if button == shared.launcher {
-        return (shared.intents)(Intent::Toggle);
-    }
-    // Known by identity too: cheaper than reading and comparing their classes.
-    if button == shared.close {
-        close(shared);
-    } else if button == shared.send {
-        send(shared);
-        shared.composer.focus();
-    } else if button == shared.retry {
-        (shared.intents)(Intent::RetryNow);
-    } else if let Some(key) = button
-        .closest(".natter-line")
-        .and_then(|line| line.get("data-key"))
-    {
-        // The only buttons in a line are `.natter-dismiss`.
-        (shared.intents)(Intent::Dismiss(key));
+    // The panel's buttons are known by their position among the interface's elements, by
+    // identity: cheaper than reading and comparing their classes, and the loader's launcher
+    // may carry classes of its own.
+    match shared.nodes.iter().position(|node| *node == button) {
+        Some(index) if index == usize::from(LAUNCHER) => (shared.intents)(Intent::Toggle),
+        Some(index) if index == usize::from(CLOSE) => close(shared),
+        Some(index) if index == usize::from(SEND) => {
+            send(shared);
+            shared.node(COMPOSER).focus();
+        }
+        Some(index) if index == usize::from(RETRY) => (shared.intents)(Intent::RetryNow),
+        _ => {
+            // The only buttons in a line are `.natter-dismiss`.
+            if let Some(line) = button.closest(".natter-line") {
+                (shared.intents)(Intent::Dismiss(line.data_key()));
+            }
+        }
     }
 }
 
@@ -146,7 +146,7 @@ fn keydown(shared: &Shared, event: &Ev, in_composer: bool) {
     // While an input method composes (Japanese, Chinese, ...), Enter picks a candidate and
     // Escape cancels it. Safari reports the last composition key with `isComposing` false but
     // keyCode 229.
-    if event.is_composing() || event.key_code() == 229 {
+    if event.is_composing() || event.key_code() == 229.0 {
         return;
     }
     let key = event.key();
@@ -162,7 +162,7 @@ fn keydown(shared: &Shared, event: &Ev, in_composer: bool) {
 /// Emits `Close` and puts focus back on the launcher, where the visitor opened the panel from.
 fn close(shared: &Shared) {
     (shared.intents)(Intent::Close);
-    shared.launcher.focus();
+    shared.node(LAUNCHER).focus();
 }
 
 /// `text.trim()`, in one forward pass: `trim` also decodes UTF-8 backwards, ~0.2 KB of wasm
@@ -180,14 +180,15 @@ fn trimmed(text: &str) -> &str {
 
 /// Sends the composer's text, if any, and empties it.
 fn send(shared: &Shared) {
-    let value = shared.composer.value();
+    let composer = shared.node(COMPOSER);
+    let value = composer.value();
     let text = trimmed(&value);
     if text.is_empty() {
         return;
     }
     let text = text.to_owned();
-    shared.composer.set_value("");
-    autosize(&shared.composer);
+    composer.set_value("");
+    autosize(composer);
     stop_typing(shared);
     (shared.intents)(Intent::Send(text));
 }
@@ -215,12 +216,10 @@ pub fn fit_to_viewport(shared: &Shared) {
     if let Some(viewport) = &shared.viewport
         && shared.open.get()
     {
-        shared
-            .panel
-            .set_style("--natter-vh", &px(viewport.height()));
-        shared
-            .panel
-            .set_style("--natter-vt", &px(viewport.offset_top()));
+        let panel = shared.node(PANEL);
+        let (height, top) = viewport.viewport_height_and_top();
+        panel.set_style("--natter-vh", &px(height));
+        panel.set_style("--natter-vt", &px(top));
     }
 }
 

@@ -1,10 +1,11 @@
 //! The visitor's chat interface, drawn by hand inside the loader's shadow root.
 //!
-//! [`Ui::mount`] builds the launcher and the panel once, from the [`SKELETON`] table; [`Ui::render`]
-//! then brings them in line with a [`Model`], changing only what differs from what it last drew
-//! (it remembers the model values each part was drawn from), so the driver can call it after
-//! every change. What the visitor does comes back as [`Intent`]s through one delegated listener
-//! (`events`); the message list is a keyed update (`lines`). All styling is `widget.css`,
+//! [`Ui::mount`] builds the panel once, from the [`SKELETON`] table, next to the launcher that
+//! `launcher.js` drew; [`Ui::render`] then brings them in line with a [`Model`], changing only
+//! what differs from what it last wrote (it remembers what it wrote to each part, see
+//! [`Ui::put`]), so the driver can call it after every change. What the visitor does comes
+//! back as [`Intent`]s through one delegated listener (`events`); the message list is a keyed
+//! update (`lines`). All styling is `widget.css`,
 //! adopted as a constructable stylesheet, which strict Content-Security-Policies allow.
 //!
 //! Size rules here (the whole first load must fit in 40 KB gzipped): no `format!` and no number
@@ -26,7 +27,7 @@ use self::dom::{DateFormat, Dom, StyleSheet};
 use self::events::{Listener, Shared, fit_to_viewport};
 use self::lines::{LineContext, LineList};
 use crate::i18n::{self, Key};
-use crate::model::{Appearance, Connection, Locale, Model, Routing};
+use crate::model::{Connection, Locale, Model, Routing};
 use crate::prelude::*;
 
 /// Something the visitor asked for, for the driver to act on.
@@ -51,10 +52,22 @@ pub enum Intent {
 }
 
 /// The widget's stylesheet, shipped inside the wasm (so every byte of it counts: no comments
-/// there). Logical properties only (RTL-ready), except the `left` placement setting.
+/// there). Logical properties only (RTL-ready), except the `left` placement setting. What it
+/// leaves out on purpose, for size:
+/// - the launcher's box, position and icon, which `launcher.js` draws and styles before the
+///   widget exists (in the loader and in the npm package alike); this sheet only adds what
+///   differs once mounted (text colour on the accent, shadow, weight, badge, text): −33 B gzip;
+/// - inherited properties that `:host{all:initial}` (important in `launcher.js`'s sheet) already
+///   reset at the host, so no page rule reaches them (`letter-spacing`, `text-transform`,
+///   `visibility`, ...): −49 B;
+/// - SVG icons: the close and send buttons draw theirs with `clip-path: path(...)` on a
+///   `::before`, the same shape in the same box (only anti-aliasing differs, by a few edge
+///   pixels), without `createElementNS` and the elements. A background is not a foreground
+///   colour in forced-colours mode (Windows high contrast), so there the icons take
+///   `ButtonText` explicitly, as an SVG `fill` would. −0.11 KB gzip, wasm and glue.
 const CSS: &str = include_str!("widget.css");
 
-// Positions in `Ui::nodes`: the shadow root, the launcher, then the `SKELETON` in order, then
+// Positions in `Shared::nodes`: the shadow root, the launcher, then the `SKELETON` in order, then
 // the launcher's text and badge.
 const ROOT: u8 = 0;
 const LAUNCHER: u8 = 1;
@@ -110,7 +123,11 @@ const SKELETON: [(u8, &str, &str); 22] = [
 const _: () = assert!(MAX_MESSAGE_CHARS == 4000, "update the composer's maxlength");
 
 /// Fixed attributes, as (element, name, value).
-const ATTRIBUTES: [(u8, &str, &str); 27] = [
+const ATTRIBUTES: [(u8, &str, &str); 29] = [
+    // All four languages are left-to-right; CSS uses logical properties throughout, so a
+    // right-to-left language only needs its `dir` here.
+    (LAUNCHER, "dir", "ltr"),
+    (PANEL, "dir", "ltr"),
     (LAUNCHER, "aria-controls", "natter-panel"),
     (LAUNCHER, "aria-haspopup", "dialog"),
     (LAUNCHER, "aria-expanded", "false"),
@@ -164,65 +181,47 @@ const LAUNCHER_ATTRIBUTES: [&str; 8] = [
     "dir",
 ];
 
-/// Launcher icon (a speech bubble), close cross, send arrow.
-const CHAT_ICON: &str =
-    "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z";
-const CLOSE_ICON: &str =
-    "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6 10.6 12 5 6.4z";
-const SEND_ICON: &str = "M3 20.5V14l9-2-9-2V3.5L22 12z";
-
-/// How the stylesheet was attached, to detach it on drop.
-enum Sheet {
-    /// A constructable stylesheet in `adoptedStyleSheets` (every current browser).
-    Adopted(StyleSheet),
-    /// A `<style>` element, for browsers without constructable stylesheets.
-    Element(Dom),
-}
-
-/// The model values each part was last drawn from; `None` (or empty) means "draw it next time".
-#[derive(Default)]
-struct Drawn {
-    locale: Option<Locale>,
-    open: Option<bool>,
-    unread: Option<u32>,
-    /// The banner's `data-state` and the countdown's seconds.
-    connection: Option<(&'static str, u32)>,
-    /// What the parts with texts show, as [`redraw`] records it (empty: draw it next time):
-    /// a few strings instead of clones of the model's `Appearance`, `Routing` and typing
-    /// name, whose derived `clone`, `eq` and `drop` cost ~0.15 KB gzip more.
-    appearance: String,
-    routing: String,
-    typing: String,
-}
-
 /// The mounted widget. Dropping it removes its listener, its elements and its styles.
 pub struct Ui {
     doc: Dom,
-    /// The elements, at the positions named by the constants above.
-    nodes: Vec<Dom>,
     /// The launcher was created here rather than adopted from the loader.
     launcher_created: bool,
-    /// What was added to an adopted launcher (icon, text, badge), to remove on drop.
+    /// What was added to an adopted launcher (text, badge), to remove on drop.
     launcher_parts: Vec<Dom>,
     routing_avatar: Option<Dom>,
     lines: LineList,
-    sheet: Sheet,
+    /// `widget.css`, adopted by the shadow root after the launcher's sheet (so the widget's
+    /// rules win). There is no fallback for browsers without constructable stylesheets: the
+    /// launcher (`launcher.js`), which always runs first, needs them too.
+    sheet: Option<StyleSheet>,
     /// Time and day formats of the current language.
     formats: Option<(DateFormat, DateFormat)>,
-    drawn: Drawn,
+    /// The language the labels, formats and lines were drawn in.
+    locale: Option<Locale>,
+    /// Whether the panel was drawn open.
+    open: Option<bool>,
+    /// What each [`Ui::changed`] call of the last render recorded, by call order (see there).
+    drawn: Vec<Option<String>>,
+    /// Which `drawn` entry the next [`Ui::changed`] call compares with.
+    cursor: usize,
+    /// How many [`Ui::changed`] calls found a difference, ever: `render` compares counts to
+    /// learn whether a part changed.
+    changes: usize,
     shared: Rc<Shared>,
     /// Registered on the shadow root and `visualViewport`; unregisters itself when dropped.
     _listener: Listener,
 }
 
 impl Ui {
-    /// Builds the widget inside `root` (the shadow root the loader created). The loader already
-    /// drew a launcher `<button class="natter-launcher">` in `root`: it is adopted, or created
-    /// when absent (the npm path). `intents` is called for every user intent.
+    /// Builds the widget inside `root` (the shadow root `launcher.js` created, for the loader
+    /// and the npm package alike). `launcher.js` already drew and styled the launcher, a
+    /// `<button class="natter-launcher">` with its icon, in `root`: it is adopted. Should it be
+    /// missing, a bare one is created, so that the panel can still be opened. `intents` is
+    /// called for every user intent.
     pub fn mount(root: &web_sys::ShadowRoot, intents: Rc<dyn Fn(Intent)>) -> Ui {
         let root = Dom::of(root).clone();
         let doc = root.owner_document();
-        let sheet = adopt_stylesheet(&doc, &root);
+        let sheet = dom::adopt(&root, CSS);
 
         let mut launcher_parts = Vec::new();
         let adopted = root.find(".natter-launcher");
@@ -232,19 +231,15 @@ impl Ui {
             launcher.set("type", "button");
             launcher
         });
-        if launcher.find("svg").is_none() {
-            doc.icon(&launcher, CHAT_ICON);
-        }
 
         let mut nodes = vec![root.clone(), launcher.clone()];
         for (parent, tag, class) in SKELETON {
             let element = doc.child(node(&nodes, parent), tag, class);
             nodes.push(element);
         }
-        for class in ["natter-launcher-text", "natter-badge"] {
-            let mut selector = String::from(".");
-            selector.push_str(class);
-            let part = launcher.find(&selector).unwrap_or_else(|| {
+        for selector in [".natter-launcher-text", ".natter-badge"] {
+            let part = launcher.find(selector).unwrap_or_else(|| {
+                let class = selector.get(1..).unwrap_or_default();
                 let part = doc.child(&launcher, "span", class);
                 launcher_parts.push(part.clone());
                 part
@@ -255,17 +250,11 @@ impl Ui {
         for (index, name, value) in ATTRIBUTES {
             node(&nodes, index).set(name, value);
         }
-        doc.icon(node(&nodes, CLOSE), CLOSE_ICON);
-        doc.icon(node(&nodes, SEND), SEND_ICON);
 
+        let lines = LineList::new(node(&nodes, LOG).clone());
         let shared = Rc::new(Shared {
             intents,
-            launcher,
-            panel: node(&nodes, PANEL).clone(),
-            composer: node(&nodes, COMPOSER).clone(),
-            close: node(&nodes, CLOSE).clone(),
-            send: node(&nodes, SEND).clone(),
-            retry: node(&nodes, RETRY).clone(),
+            nodes,
             viewport: dom::viewport(),
             open: Cell::new(false),
             typing: Cell::new(false),
@@ -273,15 +262,18 @@ impl Ui {
         let listener = Listener::attach(shared.clone(), root);
 
         Ui {
-            lines: LineList::new(node(&nodes, LOG).clone()),
+            lines,
             doc,
-            nodes,
             launcher_created,
             launcher_parts,
             routing_avatar: None,
             sheet,
             formats: None,
-            drawn: Drawn::default(),
+            locale: None,
+            open: None,
+            drawn: Vec::new(),
+            cursor: 0,
+            changes: 0,
             shared,
             _listener: listener,
         }
@@ -291,6 +283,11 @@ impl Ui {
     /// message lines are updated by key, and the list stays scrolled to the bottom if it was.
     /// `now_ms` (epoch ms) drives the reconnection countdown, so while `model.connection` is
     /// `Reconnecting` the driver should call this about once a second.
+    ///
+    /// It states what every part should show, every time, through [`Ui::put`], which writes
+    /// only what differs from the last render: one straight description of the interface
+    /// instead of a remembered copy of the model and a comparison per part (wasm −0.1 KB
+    /// gzip).
     pub fn render(&mut self, model: &Model, now_ms: f64) {
         // Whether the visitor is reading the latest messages. Read before anything is written,
         // so that the browser answers from the layout it has instead of computing a new one.
@@ -299,27 +296,68 @@ impl Ui {
             scroll.scroll_height() - scroll.scroll_top() - scroll.client_height() < 40.0;
 
         let locale = model.locale;
-        if self.drawn.locale != Some(locale) {
+        if self.locale != Some(locale) {
             self.apply_locale(locale);
         }
-        self.apply_appearance(&model.appearance, locale);
-        if self.drawn.unread != Some(model.unread) {
-            self.drawn.unread = Some(model.unread);
-            self.draw_unread(model.unread, locale);
+        let text = |key| Some(i18n::text(locale, key));
+        self.cursor = 0;
+        for element in [LAUNCHER, PANEL] {
+            self.put(element, "lang", Some(locale.tag()));
         }
+        for (element, name, key) in LABELS {
+            self.put(element, name, text(key));
+        }
+
+        let appearance = &model.appearance;
+        // Anything but a colour keeps the stylesheet's default instead of reaching CSS.
+        let on_accent = readable_on(&appearance.color);
+        let accent = if on_accent.is_empty() {
+            ""
+        } else {
+            appearance.color.as_str()
+        };
+        for element in [LAUNCHER, PANEL] {
+            self.put(element, "--natter-accent", Some(accent));
+            self.put(element, "--natter-on-accent", Some(on_accent));
+            self.put(element, "data-left", flag(appearance.left));
+        }
+        let title = non_empty(&appearance.title)
+            .or(Some(appearance.site_name.as_str()).filter(|name| !name.is_empty()))
+            .or(text(Key::DefaultTitle));
+        self.put(TITLE, "", title);
+        let greeting = non_empty(&appearance.greeting).or(text(Key::DefaultGreeting));
+        self.put(GREETING, "", greeting);
+        let launcher_text = non_empty(&appearance.launcher_text);
+        self.put(LAUNCHER_TEXT, "", launcher_text);
+        self.put(LAUNCHER_TEXT, "hidden", flag(launcher_text.is_none()));
+        self.put(LAUNCHER, "data-text", flag(launcher_text.is_some()));
+
+        let unread = model.unread;
+        let mut count = String::new();
+        i18n::push_u32(&mut count, unread.min(99));
+        if unread > 99 {
+            count.push('+');
+        }
+        self.put(BADGE, "", Some(&count));
+        self.put(BADGE, "hidden", flag(unread == 0));
+        // The badge is hidden from assistive technology; the launcher's name carries the count.
+        let mut label = String::from(i18n::text(locale, Key::OpenChat));
+        if unread > 0 {
+            label.push_str(", ");
+            label.push_str(&i18n::unread(locale, unread));
+        }
+        self.put(LAUNCHER, "aria-label", Some(&label));
+
         self.draw_connection(&model.connection, locale, now_ms);
 
-        let mut changed = false;
-        changed |= self.draw_routing(&model.routing, locale);
+        let changes = self.changes;
+        self.draw_routing(&model.routing, locale);
         let typing = model.agent_typing.as_deref();
-        if redraw(&mut self.drawn.typing, &[typing]) {
-            self.node(TYPING).flag("hidden", typing.is_none());
-            if let Some(name) = typing {
-                self.node(TYPING_TEXT)
-                    .set_text(&i18n::agent_typing(locale, name));
-            }
-            changed = true;
-        }
+        self.put(TYPING, "hidden", flag(typing.is_none()));
+        let typing = typing.map(|name| i18n::agent_typing(locale, name));
+        self.put(TYPING_TEXT, "", typing.as_deref());
+        let mut changed = self.changes != changes;
+
         let mut visitor_wrote = false;
         if let Some((time, day)) = &self.formats {
             let cx = LineContext {
@@ -346,7 +384,7 @@ impl Ui {
             self.scroll_to_bottom();
         }
 
-        if self.drawn.open != Some(model.open) {
+        if self.open != Some(model.open) {
             self.draw_open(model.open);
         }
     }
@@ -357,7 +395,7 @@ impl Ui {
     }
 
     fn node(&self, index: u8) -> &Dom {
-        node(&self.nodes, index)
+        node(&self.shared.nodes, index)
     }
 
     fn scroll_to_bottom(&self) {
@@ -365,24 +403,47 @@ impl Ui {
         scroll.set_scroll_top(scroll.scroll_height());
     }
 
-    /// Everything that depends on the language: labels, `lang`, date formats. The parts that
-    /// hold translated text are marked for redrawing, and the lines are redrawn from scratch
-    /// (the language changes seldom, and every time label in them changes with it).
+    /// Records `value` as what the next part of the interface shows; returns whether that
+    /// differs from what the same call recorded at the last render (always, at the first).
+    /// Calls are told apart by their order, which is why `render` makes the same calls, in the
+    /// same order, every time.
+    fn changed(&mut self, value: Option<&str>) -> bool {
+        let slot = self.cursor;
+        self.cursor += 1;
+        let drawn = self.drawn.get_mut(slot);
+        if drawn.as_ref().map(|drawn| drawn.as_deref()) == Some(value) {
+            return false;
+        }
+        let value = value.map(ToOwned::to_owned);
+        match drawn {
+            Some(drawn) => *drawn = value,
+            None => self.drawn.push(value),
+        }
+        self.changes += 1;
+        true
+    }
+
+    /// Shows `value` in part `name` of element `element`, unless it already does (see
+    /// [`Ui::changed`]): its text when `name` is empty, an inline style property when `name`
+    /// starts with `--` (`None` removes it), else an attribute (`None` removes it).
+    fn put(&mut self, element: u8, name: &str, value: Option<&str>) {
+        if !self.changed(value) {
+            return;
+        }
+        let element = self.node(element);
+        match (name.as_bytes(), value) {
+            ([], _) => element.set_text(value.unwrap_or_default()),
+            ([b'-', b'-', ..], _) => element.set_style(name, value.unwrap_or_default()),
+            (_, Some(value)) => element.set(name, value),
+            (_, None) => element.flag(name, false),
+        }
+    }
+
+    /// Everything that depends on the language and is not a [`Ui::put`]: the date formats, and
+    /// the lines, redrawn from scratch (the language changes seldom, and every time label in
+    /// them changes with it).
     fn apply_locale(&mut self, locale: Locale) {
-        for element in [LAUNCHER, PANEL] {
-            let element = self.node(element);
-            element.set("lang", locale.tag());
-            // All four languages are left-to-right; CSS uses logical properties throughout,
-            // so a right-to-left language only needs its `dir` here.
-            element.set("dir", "ltr");
-        }
-        for (node, attribute, key) in LABELS {
-            let text = i18n::text(locale, key);
-            match attribute {
-                "" => self.node(node).set_text(text),
-                _ => self.node(node).set(attribute, text),
-            }
-        }
+        self.locale = Some(locale);
         let format = |options: &str| {
             DateFormat::new(
                 locale.tag(),
@@ -394,70 +455,6 @@ impl Ui {
             format(r#"{"weekday":"long","day":"numeric","month":"long"}"#),
         ));
         self.lines.clear();
-        self.drawn = Drawn {
-            locale: Some(locale),
-            open: self.drawn.open,
-            ..Drawn::default()
-        };
-    }
-
-    fn apply_appearance(&mut self, appearance: &Appearance, locale: Locale) {
-        // Anything but a colour keeps the stylesheet's default instead of reaching CSS.
-        let on_accent = readable_on(&appearance.color);
-        let accent = if on_accent.is_empty() {
-            ""
-        } else {
-            appearance.color.as_str()
-        };
-        let title = non_empty(&appearance.title)
-            .or(Some(appearance.site_name.as_str()).filter(|name| !name.is_empty()))
-            .unwrap_or(i18n::text(locale, Key::DefaultTitle));
-        let greeting =
-            non_empty(&appearance.greeting).unwrap_or(i18n::text(locale, Key::DefaultGreeting));
-        let launcher_text = non_empty(&appearance.launcher_text);
-        if !redraw(
-            &mut self.drawn.appearance,
-            &[
-                Some(accent),
-                appearance.left.then_some(""),
-                Some(title),
-                Some(greeting),
-                launcher_text,
-            ],
-        ) {
-            return;
-        }
-        for element in [LAUNCHER, PANEL] {
-            let element = self.node(element);
-            element.set_style("--natter-accent", accent);
-            element.set_style("--natter-on-accent", on_accent);
-            element.flag("data-left", appearance.left);
-        }
-        self.node(TITLE).set_text(title);
-        self.node(GREETING).set_text(greeting);
-        let label = self.node(LAUNCHER_TEXT);
-        label.set_text(launcher_text.unwrap_or_default());
-        label.flag("hidden", launcher_text.is_none());
-        self.node(LAUNCHER)
-            .flag("data-text", launcher_text.is_some());
-    }
-
-    fn draw_unread(&self, unread: u32, locale: Locale) {
-        let badge = self.node(BADGE);
-        let mut count = String::new();
-        i18n::push_u32(&mut count, unread.min(99));
-        if unread > 99 {
-            count.push('+');
-        }
-        badge.set_text(&count);
-        badge.flag("hidden", unread == 0);
-        // The badge is hidden from assistive technology; the launcher's name carries the count.
-        let mut label = String::from(i18n::text(locale, Key::OpenChat));
-        if unread > 0 {
-            label.push_str(", ");
-            label.push_str(&i18n::unread(locale, unread));
-        }
-        self.node(LAUNCHER).set("aria-label", &label);
     }
 
     fn draw_connection(&mut self, connection: &Connection, locale: Locale, now_ms: f64) {
@@ -476,6 +473,16 @@ impl Ui {
             Connection::Offline => ("offline", Some(Key::Offline), None),
             Connection::Refused => ("refused", Some(Key::Refused), None),
         };
+        self.put(STATUS, "data-state", Some(state));
+        self.put(STATUS, "hidden", flag(message.is_none()));
+        // Written only when the text changes (not at each tick of the countdown), so that the
+        // status is announced once.
+        self.put(STATUS_TEXT, "", message.map(|key| i18n::text(locale, key)));
+        self.put(RETRY, "hidden", flag(retry_at.is_none()));
+        // Refused is for good: writing would only pile up messages that can never leave.
+        for control in [COMPOSER, SEND] {
+            self.put(control, "disabled", flag(state == "refused"));
+        }
         let seconds = retry_at.map_or(0, |at| {
             // Rounded up by hand: `f64::ceil` needs std (see lib.rs). The cast saturates, and
             // takes a negative or NaN wait to 0.
@@ -483,33 +490,12 @@ impl Ui {
             let whole = wait as u32;
             whole.saturating_add(u32::from(f64::from(whole) < wait))
         });
-        let previous = self.drawn.connection.replace((state, seconds));
-        if previous == Some((state, seconds)) {
-            return;
-        }
-        if previous.map(|(drawn, _)| drawn) != Some(state) {
-            let status = self.node(STATUS);
-            status.set("data-state", state);
-            status.flag("hidden", message.is_none());
-            self.node(STATUS_TEXT)
-                .set_text(message.map_or("", |key| i18n::text(locale, key)));
-            self.node(RETRY).flag("hidden", retry_at.is_none());
-            // Refused is for good: writing would only pile up messages that can never leave.
-            for control in [COMPOSER, SEND] {
-                self.node(control).flag("disabled", state == "refused");
-            }
-        }
-        let countdown = self.node(COUNTDOWN);
-        countdown.set_text(&if seconds > 0 {
-            i18n::retry_in(locale, seconds)
-        } else {
-            String::new()
-        });
-        countdown.flag("hidden", seconds == 0);
+        let countdown = (seconds > 0).then(|| i18n::retry_in(locale, seconds));
+        self.put(COUNTDOWN, "", countdown.as_deref());
+        self.put(COUNTDOWN, "hidden", flag(seconds == 0));
     }
 
-    /// Returns whether anything changed.
-    fn draw_routing(&mut self, routing: &Routing, locale: Locale) -> bool {
+    fn draw_routing(&mut self, routing: &Routing, locale: Locale) {
         let mut agent = None;
         let (state, line) = match routing {
             Routing::None => ("none", String::new()),
@@ -540,46 +526,40 @@ impl Ui {
             }
             Routing::Closed => ("closed", i18n::text(locale, Key::Closed).to_owned()),
         };
-        if !redraw(
-            &mut self.drawn.routing,
-            &[
-                Some(state),
-                Some(&line),
-                agent.map(|agent| agent.id.as_str()),
-                agent.map(|agent| agent.name.as_str()),
-                agent.and_then(|agent| agent.avatar_url.as_deref()),
-            ],
-        ) {
-            return false;
+        // The avatar is drawn anew when anything it shows changed; all three are recorded (no
+        // short-circuit), so that the calls stay the same every time.
+        let avatar_changed = self.changed(agent.map(|agent| agent.id.as_str()))
+            | self.changed(agent.map(|agent| agent.name.as_str()))
+            | self.changed(agent.and_then(|agent| agent.avatar_url.as_deref()));
+        if avatar_changed {
+            if let Some(avatar) = self.routing_avatar.take() {
+                avatar.remove();
+            }
+            if let Some(agent) = agent {
+                let avatar = self
+                    .doc
+                    .avatar(&agent.id, &agent.name, agent.avatar_url.as_deref());
+                self.node(ROUTING)
+                    .insert(&avatar, Some(self.node(ROUTING_TEXT)));
+                self.routing_avatar = Some(avatar);
+            }
         }
-        if let Some(avatar) = self.routing_avatar.take() {
-            avatar.remove();
-        }
-        if let Some(agent) = agent {
-            let avatar = self
-                .doc
-                .avatar(&agent.id, &agent.name, agent.avatar_url.as_deref());
-            self.node(ROUTING)
-                .insert(&avatar, Some(self.node(ROUTING_TEXT)));
-            self.routing_avatar = Some(avatar);
-        }
-        let element = self.node(ROUTING);
-        element.set("data-state", state);
-        element.flag("hidden", state == "none");
-        self.node(ROUTING_TEXT).set_text(&line);
-        true
+        self.put(ROUTING, "data-state", Some(state));
+        self.put(ROUTING, "hidden", flag(state == "none"));
+        self.put(ROUTING_TEXT, "", Some(&line));
     }
 
     fn draw_open(&mut self, open: bool) {
-        let was_open = self.drawn.open == Some(true);
-        self.drawn.open = Some(open);
+        let was_open = self.open == Some(true);
+        self.open = Some(open);
         self.shared.open.set(open);
         let panel = self.node(PANEL);
-        // Ask before hiding: hiding the focused element blurs it.
+        // Ask before hiding: hiding the focused element blurs it. (The shadow root's active
+        // element is in the shadow tree, where no class but ours is `natter-panel`.)
         let focus_inside = self
             .node(ROOT)
             .active_element()
-            .is_some_and(|active| panel.contains(&active));
+            .is_some_and(|active| active.closest(".natter-panel").is_some());
         panel.flag("hidden", !open);
         panel.flag("data-open", open);
         let launcher = self.node(LAUNCHER);
@@ -611,11 +591,10 @@ impl Drop for Ui {
             launcher.set_style("--natter-accent", "");
             launcher.set_style("--natter-on-accent", "");
         }
-        match &self.sheet {
-            // Emptied rather than taken out of `adoptedStyleSheets`, which would mean copying
-            // the array without it; an empty sheet is inert.
-            Sheet::Adopted(sheet) => sheet.replace_sync(""),
-            Sheet::Element(style) => style.remove(),
+        // Emptied rather than taken out of `adoptedStyleSheets`, which would mean copying the
+        // array without it; an empty sheet is inert.
+        if let Some(sheet) = &self.sheet {
+            sheet.replace_sync("");
         }
         // `_listener` drops after this and unregisters the event listener.
     }
@@ -627,45 +606,14 @@ fn node(nodes: &[Dom], index: u8) -> &Dom {
     &nodes[usize::from(index)]
 }
 
-/// Records `parts` as what a part of the interface shows, in `drawn`; returns whether that
-/// differs from what `drawn` held (always, when it is empty: nothing drawn yet). Each part is
-/// written with its length, or as `-` when absent, so that different parts never record the
-/// same.
-fn redraw(drawn: &mut String, parts: &[Option<&str>]) -> bool {
-    let mut now = String::new();
-    for part in parts {
-        match part {
-            Some(text) => {
-                i18n::push_u32(&mut now, text.len() as u32);
-                now.push(':');
-                now.push_str(text);
-            }
-            None => now.push('-'),
-        }
-    }
-    if *drawn == now {
-        return false;
-    }
-    *drawn = now;
-    true
+/// A boolean attribute's value for [`Ui::put`]: present (empty) when `on`, else absent.
+fn flag(on: bool) -> Option<&'static str> {
+    on.then_some("")
 }
 
 /// The setting, unless unset or empty.
 fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|v| !v.is_empty())
-}
-
-/// Appends `widget.css` to the root's adopted stylesheets (after the loader's launcher sheet,
-/// so the widget's rules win), or falls back to a `<style>` element where constructable
-/// stylesheets are missing (browsers from before 2023, which a strict CSP would not cover
-/// anyway).
-fn adopt_stylesheet(doc: &Dom, root: &Dom) -> Sheet {
-    if let Some(sheet) = dom::adopt(root, CSS) {
-        return Sheet::Adopted(sheet);
-    }
-    let style = doc.child(root, "style", "");
-    style.set_text(CSS);
-    Sheet::Element(style)
 }
 
 /// The text colour readable on `accent` (`#rrggbb`): white on dark accents, near-black on light
