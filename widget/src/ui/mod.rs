@@ -64,7 +64,10 @@ pub enum Intent {
 ///   `::before`, the same shape in the same box (only anti-aliasing differs, by a few edge
 ///   pixels), without `createElementNS` and the elements. A background is not a foreground
 ///   colour in forced-colours mode (Windows high contrast), so there the icons take
-///   `ButtonText` explicitly, as an SVG `fill` would. −0.11 KB gzip, wasm and glue.
+///   `ButtonText` explicitly, as an SVG `fill` would. −0.11 KB gzip, wasm and glue;
+/// - font fallbacks before `sans-serif`: every browser the widget supports (Chrome 91,
+///   Firefox 101, Safari 16.4; see `loader/build.mjs`) maps `system-ui` to the platform's
+///   interface font, as `launcher.js` already relies on.
 const CSS: &str = include_str!("widget.css");
 
 // Positions in `Shared::nodes`: the shadow root, the launcher, then the `SKELETON` in order, then
