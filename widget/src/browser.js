@@ -12,36 +12,42 @@
 // by widget/loader/build.mjs, so this file ships inside it; the npm package ships it as
 // `pkg*/snippets/`.
 //
-// Callbacks (`on`, `done`) are one Rust closure type taking `(number, string | undefined)`.
+// Callbacks (`on`) are the session's one Rust closure, taking `(number, string | undefined)`;
+// the numbers it is called with are listed in session.rs (`CORE_TIMER` and what follows it).
 
 /**
- * `fetch` of `apiBase + path`: calls `done(status, body text)` with the answer, or `done(0)`
- * once if the network (or reading the body) failed. `token` and `body` (JSON) may be undefined.
+ * `fetch` of `apiBase + path`: a GET, or a POST of `body` as JSON unless `body` is undefined;
+ * calls `on(tag + status, body text)` with the answer, or `on(tag)` once if the network (or
+ * reading the body) failed. `token` may be undefined.
  */
-export function request(method, apiBase, path, token, body, done) {
+export function request(apiBase, path, token, body, on, tag) {
   const headers = {};
-  if (body != null) headers['content-type'] = 'application/json';
+  if (body !== undefined) headers['content-type'] = 'application/json';
   if (token != null) headers.authorization = 'Bearer ' + token;
   let status = 0;
-  fetch(apiBase + path, { method, headers, body })
+  fetch(apiBase + path, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers,
+    body: body && JSON.stringify(body),
+  })
     .then((response) => ((status = response.status), response.text()))
     .then(
-      (text) => done(status, text),
-      () => done(0),
+      (text) => on(tag + status, text),
+      () => on(tag),
     );
 }
 
 /**
  * Opens a WebSocket to `${apiBase}/v1/ws`, with `https://` as `wss://` and `http://` as `ws://`
- * (`null` if the URL is refused). Its events call `on(0)` when it opens, `on(1, text)` for each
+ * (`null` if the URL is refused). Its events call `on(6)` when it opens, `on(7, text)` for each
  * text message (others are skipped), `on(code, reason)` when it closes (close codes are at
  * least 1000).
  */
 export function connect(apiBase, on) {
   try {
     const socket = new WebSocket(apiBase.replace(/^http(s?):\/\//, 'ws$1://') + '/v1/ws');
-    socket.onopen = () => on(0);
-    socket.onmessage = (event) => typeof event.data == 'string' && on(1, event.data);
+    socket.onopen = () => on(6);
+    socket.onmessage = (event) => typeof event.data == 'string' && on(7, event.data);
     socket.onclose = (event) => on(event.code, event.reason);
     return socket;
   } catch {
@@ -49,11 +55,17 @@ export function connect(apiBase, on) {
   }
 }
 
-/** Sends a text frame; dropped if the socket is not open. */
-export function transmit(socket, text) {
+/**
+ * Sends `frame` as a JSON text frame and answers true; false if the socket refused it (not open
+ * yet). A closing or closed socket drops it silently.
+ */
+export function transmit(socket, frame) {
   try {
-    socket.send(text);
-  } catch {}
+    socket.send(JSON.stringify(frame));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Detaches `socket` from its callback and closes it (with `code` and `reason` if given). */
@@ -83,6 +95,19 @@ export function store(prefix, name, value) {
   } catch {}
 }
 
+/** Stores `value` as JSON text under `prefix + name`. */
+export const keep = (prefix, name, value) => store(prefix, name, JSON.stringify(value));
+
+/**
+ * The JSON value stored under `prefix + name`: `null` or `undefined` when there is none or it
+ * is not JSON.
+ */
+export function recall(prefix, name) {
+  try {
+    return JSON.parse(load(prefix, name));
+  } catch {}
+}
+
 /**
  * Calls `on(1)` when the browser goes online, `on(2)` when it goes offline, `on(3)` when the
  * page's visibility changes; returns whether it is offline now.
@@ -93,6 +118,9 @@ export function watch(on) {
   document.addEventListener('visibilitychange', () => on(3));
   return !navigator.onLine;
 }
+
+/** Calls `on(what)` in a microtask. */
+export const soon = (on, what) => queueMicrotask(() => on(what));
 
 /** Whether the page is hidden (another tab, minimized). */
 export const hidden = () => document.hidden;
@@ -149,24 +177,36 @@ export const chatMessage = (
 export const record = (keys, ...values) =>
   Object.fromEntries(keys.split(',').map((key, i) => [key, values[i]]));
 
-/** Registers `listener` for `event` in `listeners` (an array of `[event, listener]` pairs). */
-export const listen = (listeners, event, listener) => listeners.push([event, listener]);
+/**
+ * Registers `listener` for `event` in `listeners` (an array of `[event, listener]` pairs), or
+ * with `add` false removes every registration of `listener` for `event`.
+ */
+export const listen = (listeners, event, listener, add) =>
+  add
+    ? listeners.push([event, listener])
+    : listeners.splice(
+        0,
+        listeners.length,
+        ...listeners.filter(([e, l]) => e !== event || l !== listener),
+      );
 
-/** Removes every registration of `listener` for `event` from `listeners`. */
-export const unlisten = (listeners, event, listener) =>
-  listeners.splice(
-    0,
-    listeners.length,
-    ...listeners.filter(([e, l]) => e !== event || l !== listener),
-  );
+/** Queues `[event, payload]` in `events` for the next `dispatch`. */
+export const queue = (events, event, payload) => events.push([event, payload]);
 
-/** Calls the listeners of `event` with `payload`, in order; what they throw is ignored. */
-export function dispatch(listeners, event, payload) {
-  for (const [e, listener] of listeners) {
-    if (e === event) {
-      try {
-        listener(payload);
-      } catch {}
+/**
+ * Empties `events` and calls the listeners of each, in order, with its payload; what they
+ * throw is ignored. The listeners called are those registered when it starts, whatever they
+ * register or remove meanwhile; what they cause is queued and dispatched by another call.
+ */
+export function dispatch(listeners, events) {
+  const registered = [...listeners];
+  for (const [event, payload] of events.splice(0)) {
+    for (const [e, listener] of registered) {
+      if (e === event) {
+        try {
+          listener(payload);
+        } catch {}
+      }
     }
   }
 }

@@ -19,7 +19,7 @@
 use alloc::rc::{Rc, Weak};
 use core::cell::RefCell;
 
-use js_sys::{Date, Function};
+use js_sys::Date;
 use natter_sdk::api::{
     ErrorBody, StartConversationRequest, VisitorIdentity, VisitorSessionRequest,
     WidgetConfigResponse, WidgetPosition,
@@ -43,15 +43,40 @@ pub type Observer = Rc<dyn Fn()>;
 /// Longest delay between retries of the REST calls that precede the socket.
 const REST_RETRY_MAX_MS: f64 = 30_000.0;
 
+// What the browser tells [`State::woke`], the session's one callback: one closure, where a
+// closure per source (timers, window, socket, `ready`, each REST call) cost ~0.2 KB gzip more.
+// `watch`, `connect` and `request` in `browser.js` call it with these numbers.
+/// The core's timer went off (`set_timeout`).
+const CORE_TIMER: u32 = 0;
+/// The browser went online (`watch`).
+const ONLINE: u32 = 1;
+/// The browser went offline (`watch`).
+const OFFLINE: u32 = 2;
+/// The page's visibility changed (`watch`).
+const VISIBILITY: u32 = 3;
+/// A REST retry's timer went off (`set_timeout`).
+const REST_TIMER: u32 = 4;
+/// Time to emit `ready` (`soon`).
+const READY: u32 = 5;
+/// The socket opened (`connect`).
+const SOCKET_OPENED: u32 = 6;
+/// The socket received a text message, given as the text (`connect`). A close code (1000 to
+/// 4999), with the reason as the text, says it closed.
+const SOCKET_MESSAGE: u32 = 7;
+/// Plus the HTTP status (0 when the network failed): the answer to the settings' call...
+const SETTINGS_ANSWER: u32 = 10_000;
+/// ... or to the call in flight (`request`).
+const CALL_ANSWER: u32 = 20_000;
+
 /// A session, cheap to clone (all clones drive the same state).
 #[derive(Clone)]
 pub struct Session(Rc<RefCell<State>>);
 
-/// What the browser calls the session back with: a number and maybe a text, whose meaning
-/// depends on the call (see `browser.js`). One closure type for every callback of the session
-/// (answers, socket events, timers, window events): each closure type costs its own glue. `Fn`
-/// like every other closure of the widget, so that the glue needs no `FnMut` wrapper (~50 B
-/// gzip).
+/// What the browser calls the session back with: a number saying what happened (see
+/// [`CORE_TIMER`] and what follows it) and maybe a text. One closure, made with the state, for
+/// everything (answers, socket events, timers, window events): each closure type costs its own
+/// glue, and each closure its own code. `Fn` like every other closure of the widget, so that
+/// the glue needs no `FnMut` wrapper (~50 B gzip).
 type Callback = dyn Fn(u32, Option<String>);
 
 // The browser plumbing (see `browser.js` for why it is JavaScript). None of these throws.
@@ -60,22 +85,26 @@ extern "C" {
     /// An open WebSocket.
     type WebSocket;
 
-    /// `fetch` of `api_base + path`; `done` (a [`Callback`]) gets `(status, body)`, or
-    /// `(0, None)` when the network failed.
+    /// `fetch` of `api_base + path`: a `GET`, or a `POST` of `body` as JSON unless `body` is
+    /// `undefined`; calls `on` (a [`Callback`]) once with `(tag + status, body)`, or
+    /// `(tag, None)` when the network failed. (Stringified there, like the frames `transmit`
+    /// sends: the sdk's `stringify` was a copy per type, reading `JSON.stringify`'s answer back
+    /// into a Rust string: first open −0.14 KB gzip, glue included.)
     fn request(
-        method: &str,
         api_base: &str,
         path: &str,
         token: Option<&str>,
-        body: Option<&str>,
-        done: &JsValue,
+        body: &JsValue,
+        on: &JsValue,
+        tag: u32,
     );
     /// Opens a WebSocket to `<api_base>/v1/ws` (`https://` becoming `wss://`, `http://`
-    /// `ws://`) whose events call `on`: `(0, None)` opened, `(1, text)` a text message,
-    /// `(code, reason)` closed. `None` if the URL is refused.
+    /// `ws://`) whose events call `on`: `(6, None)` opened, `(7, text)` a text message,
+    /// `(code, reason)` closed (see [`SOCKET_OPENED`]). `None` if the URL is refused.
     fn connect(api_base: &str, on: &JsValue) -> Option<WebSocket>;
-    /// Sends a text frame (dropped unless the socket is open).
-    fn transmit(socket: &WebSocket, text: &str);
+    /// Sends `frame` as a JSON text frame (dropped unless the socket is open); `Some(false)`
+    /// when the socket refused it. `Option` only for the glue, like `watch` below.
+    fn transmit(socket: &WebSocket, frame: &JsValue) -> Option<bool>;
     /// Detaches the socket from its callback and closes it, with `code` and `reason` if given.
     #[wasm_bindgen(js_name = hangUp)]
     fn hang_up(socket: &WebSocket, code: Option<u16>, reason: Option<&str>);
@@ -85,12 +114,21 @@ extern "C" {
     /// unavailable storage. (The key is joined there: joining it in Rust at each call cost
     /// ~80 B gzip.)
     fn store(prefix: &str, name: &str, value: Option<&str>);
+    /// `store` of `value` as JSON text. (Stringified there: `JSON.stringify` and reading its
+    /// answer back into a Rust string at each caller, and `JSON.parse` on the way back, cost
+    /// ~70 B gzip more, glue included.)
+    fn keep(prefix: &str, name: &str, value: &JsValue);
+    /// `load` of a JSON text, parsed; `null` or `undefined` when missing or not JSON.
+    fn recall(prefix: &str, name: &str) -> JsValue;
     // `watch` and `hidden` answer `Option<bool>` although they always answer: with a plain
     // `bool` wasm-bindgen would import them straight from `browser.js`, a second import module,
     // which the build's renaming of imports (xtask/src/widget.rs) does not handle.
-    /// Registers `on` for the window's `online` (1), `offline` (2) and the document's
-    /// `visibilitychange` (3); returns whether the browser is offline now.
+    /// Registers `on` (a [`Callback`]) for the window's `online` (1), `offline` (2) and the
+    /// document's `visibilitychange` (3); returns whether the browser is offline now.
     fn watch(on: &JsValue) -> Option<bool>;
+    /// Calls `on` (a [`Callback`]) with `(what, None)` in a microtask.
+    #[cfg(not(feature = "headless"))]
+    fn soon(on: &JsValue, what: u32);
     /// `document.hidden`.
     fn hidden() -> Option<bool>;
     /// `location.href`.
@@ -117,30 +155,36 @@ extern "C" {
     fn record(keys: &str, a: &JsValue, b: &JsValue, c: &JsValue) -> JsValue;
     // The JavaScript listeners of the session's events: kept in JavaScript, as keeping them in
     // Rust (event names as `String`s, cloned for each dispatch) cost ~0.2 KB gzip more.
-    /// Adds `[event, listener]` to `listeners`.
-    fn listen(listeners: &js_sys::Array, event: &str, listener: &Function);
-    /// Removes every `[event, listener]` pair from `listeners`.
-    fn unlisten(listeners: &js_sys::Array, event: &str, listener: &Function);
-    /// Calls each listener of `event` in `listeners` with `payload`; what they throw is ignored.
-    fn dispatch(listeners: &js_sys::Array, event: &str, payload: &JsValue);
+    /// Adds `[event, listener]` to `listeners`, or (`add` false) removes every such pair. One
+    /// function for both, and the event name passed as the caller gave it (no Rust string):
+    /// ~60 B gzip less, glue included.
+    fn listen(listeners: &js_sys::Array, event: &JsValue, listener: &JsValue, add: bool);
+    /// Adds `[event, payload]` to `events`, the queue of what `dispatch` delivers next.
+    fn queue(events: &js_sys::Array, event: &str, payload: &JsValue);
+    /// Empties `events` and calls the listeners of each, in order, with its payload; what
+    /// they throw is ignored. The listeners called are the ones registered when it starts,
+    /// whatever they register or remove meanwhile. (The queue is a JavaScript array rather
+    /// than a `Vec` of events dispatched one by one: ~0.13 KB gzip less, glue included.)
+    /// `Option` only for the glue, like `watch` below.
+    fn dispatch(listeners: &js_sys::Array, events: &js_sys::Array) -> Option<bool>;
 }
 
 // Globals the session calls directly (no `window` lookup first).
 #[wasm_bindgen]
 extern "C" {
-    /// Calls `callback` (a [`Callback`], given no arguments: `(0, None)`) after `ms`.
+    /// Calls `callback` (a [`Callback`]) with `(timer, None)` after `ms`.
     #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(callback: &JsValue, ms: i32) -> i32;
+    fn set_timeout(callback: &JsValue, ms: i32, timer: u32) -> i32;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: i32);
+    /// Answering a Rust string: js-sys's answers a `JsString`, whose conversion cost ~55 B
+    /// gzip more. (Encoding in Rust instead cost ~80 B more.)
+    #[wasm_bindgen(js_name = encodeURIComponent)]
+    fn encode_uri_component(text: &str) -> String;
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
     #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
     fn fill_random(bytes: &mut [u8]);
-    /// Calls `callback` (a [`Callback`], given no arguments: `(0, None)`) in a microtask.
-    #[cfg(not(feature = "headless"))]
-    #[wasm_bindgen(js_name = queueMicrotask)]
-    fn queue_microtask(callback: &JsValue);
 }
 
 /// The open WebSocket; dropping it detaches its callback and closes it.
@@ -152,30 +196,28 @@ impl Drop for Socket {
     }
 }
 
-/// What `drive` hands out once the state is no longer borrowed.
-type Emission = (&'static str, JsValue);
-
 /// The session's state; only the view model is visible outside this module.
 pub struct State {
-    me: Weak<RefCell<State>>,
     site_key: String,
     api_base: String,
     /// `localStorage` key prefix of this session's persisted data.
     storage_prefix: String,
     core: ClientCore,
     socket: Option<Socket>,
-    /// The pending `setTimeout` handle and the [`callback`] it calls (made once).
+    /// The pending `setTimeout` handle of the core's timer.
     timer: Option<i32>,
-    on_timer: Option<JsValue>,
-    /// What the REST retry timer calls (made once).
-    on_rest_retry: Option<JsValue>,
+    /// The session's [`callback`] to [`State::woke`], made with the state: what the timers,
+    /// the window's events and the socket call.
+    on_wake: JsValue,
     token: Option<String>,
     /// Messages written before a conversation exists, in order.
     unplaced: Vec<OutboxEntry>,
     /// The conversation new messages go to; `None` before the first one or after it closed.
     conversation: Option<String>,
-    /// A REST call (session or conversation start) is in flight.
-    busy: bool,
+    /// The REST call (session or conversation start) in flight, whose answer
+    /// [`State::answered`] handles; at most one at a time, so it also says the session is busy.
+    /// (The settings' call, made once, is apart.)
+    call: Option<Call>,
     /// An identity given while a REST call was in flight, applied when it ends.
     pending_identity: Option<VisitorIdentity>,
     /// Consecutive failed REST attempts, for their retry delay and the "server down" display.
@@ -192,7 +234,9 @@ pub struct State {
     /// The JavaScript listeners, as `[event, function]` pairs (see `browser.js`).
     listeners: js_sys::Array,
     observer: Option<Observer>,
-    emissions: Vec<Emission>,
+    /// The events for the JavaScript listeners, as `[event, payload]` pairs, until `settle`
+    /// dispatches them once the state is no longer borrowed.
+    events: js_sys::Array,
     last_status: &'static str,
     last_unread: u32,
 }
@@ -235,36 +279,37 @@ impl Session {
             Some(p) => p.to_owned(),
             None => joined(&["natter:", site_key, ":"]),
         };
-        let state = Rc::new_cyclic(|me| {
-            RefCell::new(State {
-                me: me.clone(),
-                site_key: site_key.to_owned(),
-                api_base: without_trailing_slashes(api_base).to_owned(),
-                storage_prefix: prefix,
-                core: ClientCore::new(ClientConfig::default(), random_seed()),
-                socket: None,
-                timer: None,
-                on_timer: None,
-                on_rest_retry: None,
-                token: None,
-                unplaced: Vec::new(),
-                conversation: None,
-                busy: false,
-                pending_identity: None,
-                rest_failures: 0,
-                rest_retry_at: None,
-                refused: false,
-                offline: false,
-                wanted: false,
-                model: Model::default(),
-                listeners: js_sys::Array::new(),
-                observer: None,
-                emissions: Vec::new(),
-                last_status: "idle",
-                last_unread: 0,
-            })
-        });
+        let state = Rc::new(RefCell::new(State {
+            site_key: site_key.to_owned(),
+            api_base: without_trailing_slashes(api_base).to_owned(),
+            storage_prefix: prefix,
+            core: ClientCore::new(ClientConfig::default(), random_seed()),
+            socket: None,
+            timer: None,
+            on_wake: JsValue::UNDEFINED,
+            token: None,
+            unplaced: Vec::new(),
+            conversation: None,
+            call: None,
+            pending_identity: None,
+            rest_failures: 0,
+            rest_retry_at: None,
+            refused: false,
+            offline: false,
+            wanted: false,
+            model: Model::default(),
+            listeners: js_sys::Array::new(),
+            observer: None,
+            events: js_sys::Array::new(),
+            last_status: "idle",
+            last_unread: 0,
+        }));
+        // The callback holds a weak reference to the state, so it is made once the state is:
+        // set after the fact rather than with `Rc::new_cyclic`, whose own copy of the state's
+        // construction cost ~10–40 B gzip.
+        let on_wake = callback(Rc::downgrade(&state));
         let session = Session(state);
+        session.set(|s| s.on_wake = on_wake);
         session.restore();
         session.listen_to_window();
         session
@@ -296,41 +341,30 @@ impl Session {
         self.set(|s| s.observer = Some(observer));
     }
 
-    /// Registers a JavaScript listener for `event`.
-    pub fn on(&self, event: &str, listener: Function) {
-        self.with(|s| listen(&s.listeners, event, &listener));
-    }
-
-    /// Removes a listener registered with [`Session::on`].
-    pub fn off(&self, event: &str, listener: &Function) {
-        self.with(|s| unlisten(&s.listeners, event, listener));
+    /// Registers a JavaScript listener for `event` (`add`), or removes every registration of
+    /// it for `event`. An event name that is no string never matches an event.
+    pub fn listen(&self, event: &JsValue, listener: &JsValue, add: bool) {
+        self.with(|s| listen(&s.listeners, event, listener, add));
     }
 
     /// Emits an event to the JavaScript listeners (after the current borrow).
     #[cfg(not(feature = "headless"))]
     pub fn emit(&self, event: &'static str, payload: JsValue) {
-        self.drive(|s| s.emissions.push((event, payload)));
+        self.drive(|s| s.emit(event, &payload));
     }
 
-    /// Emits `ready` in a microtask, once the running JavaScript is done (with the session's
-    /// one callback type: a closure of its own, with `Promise.then`, cost ~0.4 KB gzip more).
+    /// Emits `ready` in a microtask, once the running JavaScript is done (through the
+    /// session's one callback: a closure of its own, with `Promise.then`, cost ~0.4 KB gzip
+    /// more).
     #[cfg(not(feature = "headless"))]
     pub fn emit_ready_soon(&self) {
-        queue_microtask(&callback(Rc::downgrade(&self.0), |s, _, _| {
-            s.emissions.push(("ready", JsValue::UNDEFINED))
-        }));
+        self.with(|s| soon(&s.on_wake, READY));
     }
 
     /// Starts connecting (creating the visitor session first if there is none).
+    #[cfg(feature = "headless")]
     pub fn connect(&self) {
-        self.drive(|s| {
-            s.wanted = true;
-            if s.token.is_some() {
-                s.core.connect_requested(mono_now());
-            } else {
-                s.open_visitor_session(None);
-            }
-        });
+        self.drive(State::connect);
     }
 
     /// Loads the tenant's widget settings and availability into the model.
@@ -338,9 +372,9 @@ impl Session {
         self.with(|s| {
             let path = joined(&[
                 "/v1/visitor/widget?site_key=",
-                &String::from(js_sys::encode_uri_component(&s.site_key)),
+                &encode_uri_component(&s.site_key),
             ]);
-            s.http(Call::Settings, &path, None, None);
+            s.request(&path, None, &JsValue::UNDEFINED, SETTINGS_ANSWER);
         });
     }
 
@@ -378,11 +412,7 @@ impl Session {
 
     /// Skips the remaining reconnect delay.
     pub fn retry_now(&self) {
-        self.drive(|s| {
-            s.rest_retry_at = None;
-            s.core.retry_now(mono_now());
-            s.resume_rest();
-        });
+        self.drive(State::retry_now);
     }
 
     /// Signs the visitor in as a site user (identity verified with the site's secret); the
@@ -395,19 +425,14 @@ impl Session {
     pub fn shutdown(&self) {
         self.drive(|s| {
             s.wanted = false;
-            s.core.shutdown();
-            s.socket = None;
+            s.forget_conversation();
             s.token = None;
             s.unplaced.clear();
-            s.conversation = None;
             s.model.lines.clear();
-            s.model.conversation_id = None;
-            s.model.routing = Routing::None;
             s.model.unread = 0;
             for key in ["visitor", "outbox", "open"] {
                 s.store(key, None);
             }
-            s.core = ClientCore::new(ClientConfig::default(), random_seed());
         });
     }
 
@@ -417,10 +442,8 @@ impl Session {
             if let Some(token) = &s.token {
                 s.core.set_token(token.clone());
             }
-            let entries: Vec<OutboxEntry> = s
-                .load("outbox")
-                .and_then(|text| js::parse(&text).ok())
-                .unwrap_or_default();
+            let entries: Vec<OutboxEntry> =
+                js::FromJs::from_js(&recall(&s.storage_prefix, "outbox")).unwrap_or_default();
             let now = Date::now() as i64;
             for entry in entries {
                 s.model.push_pending(&entry.client_id, &entry.text, now);
@@ -432,53 +455,27 @@ impl Session {
                     s.core.import_outbox([entry]);
                 }
             }
-            if let Some(appearance) = s
-                .load("appearance")
-                .and_then(|t| js_sys::JSON::parse(&t).ok())
-            {
-                s.model.appearance = appearance_from_cache(&appearance);
-            }
+            s.restore_appearance(&recall(&s.storage_prefix, "appearance"));
             if !s.unplaced.is_empty() || s.core.pending_len() > 0 {
                 // Unsent messages from an earlier page: deliver them without waiting for a click.
-                s.wanted = true;
+                s.connect();
             }
         });
-        let wants = self.with(|s| s.wanted);
-        if wants {
-            self.connect();
-        }
     }
 
     fn listen_to_window(&self) {
-        let listener = callback(Rc::downgrade(&self.0), |s, event, _| match event {
-            // Online (1): retry at once. Offline (2).
-            1 => {
-                s.offline = false;
-                s.core.retry_now(mono_now());
-                s.rest_retry_at = None;
-                s.resume_rest();
-            }
-            2 => s.offline = true,
-            // The page's visibility changed: coming back to the tab with the panel open
-            // counts as reading what arrived meanwhile.
-            _ => {
-                if s.visible() {
-                    s.model.mark_read();
-                }
-            }
-        });
-        let offline = watch(&listener).unwrap_or(false);
-        self.set(|s| s.offline = offline);
+        self.set(|s| s.offline = watch(&s.on_wake).unwrap_or(false));
     }
 }
 
-/// A JavaScript function that applies `apply` (with the function's arguments) to the session,
-/// if it still exists. JavaScript owns it (it is freed once nothing there refers to it): it may
-/// outlive the session, as the window keeps its listeners and a timer may still be pending.
-fn callback(me: Weak<RefCell<State>>, apply: fn(&mut State, u32, Option<String>)) -> JsValue {
-    Closure::<Callback>::new(move |number, text| {
+/// A JavaScript function that passes its arguments to [`State::woke`] if the session still
+/// exists: the session's one [`Callback`]. JavaScript owns it (it is freed once nothing there
+/// refers to it): it may outlive the session, as the window keeps its listeners and a timer or
+/// a request may still be pending.
+fn callback(me: Weak<RefCell<State>>) -> JsValue {
+    Closure::<Callback>::new(move |what, text| {
         if let Some(me) = me.upgrade() {
-            drive(&me, |s| apply(s, number, text));
+            drive(&me, |s| s.woke(what, text));
         }
     })
     .into_js_value()
@@ -500,20 +497,18 @@ fn drive(rc: &Rc<RefCell<State>>, input: impl FnOnce(&mut State)) {
 /// out of line: `drive` is generic and inlined at every call site, this part must not be.
 #[inline(never)]
 fn settle(rc: &Rc<RefCell<State>>) {
-    let (emissions, listeners, observer) = {
+    let (listeners, events, observer) = {
         let Ok(mut state) = rc.try_borrow_mut() else {
             return;
         };
         state.pump();
-        let emissions = core::mem::take(&mut state.emissions);
-        // The listeners registered now are the ones called, whatever they register or
-        // remove meanwhile.
-        let listeners = state.listeners.slice(0, u32::MAX);
-        (emissions, listeners, state.observer.clone())
+        (
+            state.listeners.clone(),
+            state.events.clone(),
+            state.observer.clone(),
+        )
     };
-    for (event, payload) in emissions {
-        dispatch(&listeners, event, &payload);
-    }
+    let _ = dispatch(&listeners, &events);
     if let Some(observer) = observer {
         observer();
     }
@@ -548,9 +543,50 @@ impl State {
         // order listeners always heard them in.
         self.update_connection();
         if open && self.token.is_some() {
-            self.wanted = true;
-            self.core.connect_requested(mono_now());
+            self.connect();
         }
+    }
+
+    /// Closes the connection and forgets the conversation: a new core (with an empty outbox),
+    /// no conversation, no routing. One copy for `shutdown` and a change of visitor: replacing
+    /// the core and clearing the conversation in place at each cost ~0.1 KB gzip.
+    #[inline(never)]
+    fn forget_conversation(&mut self) {
+        self.core.shutdown();
+        self.socket = None;
+        self.core = ClientCore::new(ClientConfig::default(), random_seed());
+        self.conversation = None;
+        self.model.conversation_id = None;
+        self.model.routing = Routing::None;
+    }
+
+    /// Starts connecting (creating the visitor session first if there is none).
+    fn connect(&mut self) {
+        self.wanted = true;
+        if self.token.is_some() {
+            self.core.connect_requested(mono_now());
+        } else {
+            self.open_visitor_session(None);
+        }
+    }
+
+    /// Applies the appearance the last settings left in `localStorage` (`cache`, which is
+    /// anything when there was none or it was damaged) to the default one, so that the widget
+    /// looks right before this page's settings arrive.
+    fn restore_appearance(&mut self, cache: &JsValue) {
+        // `undefined` for a field of a value that is no object (`Reflect.get` throws then).
+        let get = |k: &str| js_sys::Reflect::get(cache, &JsValue::from_str(k)).unwrap_or_default();
+        let appearance = &mut self.model.appearance;
+        if let Some(color) = get("color").as_string() {
+            appearance.color = color;
+        }
+        appearance.left = get("left").as_bool() == Some(true);
+        appearance.launcher_text = get("launcher_text").as_string();
+    }
+
+    /// Queues an event for the JavaScript listeners, dispatched once the state is released.
+    fn emit(&self, event: &str, payload: &JsValue) {
+        queue(&self.events, event, payload);
     }
 
     /// Whether the visitor can see new messages right now.
@@ -565,7 +601,7 @@ impl State {
             .push_pending(&client_id, text, Date::now() as i64);
         if let Some(line) = self.model.lines.last() {
             let payload = line_payload(line, self.conversation.as_deref());
-            self.emissions.push(("message", payload));
+            self.emit("message", &payload);
         }
         match self.conversation.clone() {
             Some(conversation) => {
@@ -586,13 +622,9 @@ impl State {
         }
         // Written down before anything goes out: a reload or crash from here on loses nothing.
         self.persist_outbox();
-        self.wanted = true;
-        if self.token.is_none() {
-            self.open_visitor_session(None);
-        } else {
-            self.core.connect_requested(now);
-            self.start_conversation_if_needed();
-        }
+        self.connect();
+        // (Without a visitor yet, the conversation starts once the session is open.)
+        self.start_conversation_if_needed();
         client_id
     }
 
@@ -606,18 +638,23 @@ impl State {
             entries.push(&entry.to_js());
         }
         // An empty outbox is removed rather than stored as `[]`.
-        let json = (entries.length() > 0).then(|| {
-            js_sys::JSON::stringify(&entries)
-                .ok()
-                .and_then(|s| s.as_string())
-                .unwrap_or_default()
-        });
-        self.store("outbox", json.as_deref());
+        if entries.length() > 0 {
+            keep(&self.storage_prefix, "outbox", &entries);
+        } else {
+            self.store("outbox", None);
+        }
+    }
+
+    /// Skips the remaining reconnect delay and retries the REST step that is due.
+    fn retry_now(&mut self) {
+        self.rest_retry_at = None;
+        self.core.retry_now(mono_now());
+        self.resume_rest();
     }
 
     /// Retries whichever REST step is due.
     fn resume_rest(&mut self) {
-        if !self.wanted || self.busy {
+        if !self.wanted || self.call.is_some() {
             return;
         }
         if self.token.is_none() {
@@ -631,7 +668,7 @@ impl State {
         if self.refused {
             return;
         }
-        if self.busy {
+        if self.call.is_some() {
             // `identify()` right after the page opened a session: run it once that call ends
             // (see `pump`), never drop it.
             if identity.is_some() {
@@ -639,7 +676,6 @@ impl State {
             }
             return;
         }
-        self.busy = true;
         let identified = identity.is_some();
         let request = VisitorSessionRequest {
             site_key: self.site_key.clone(),
@@ -649,12 +685,11 @@ impl State {
             email: None,
             page_url: Some(page_url()),
         };
-        let body = js::stringify(&request);
-        self.http(
+        self.send_call(
             Call::Session { identified },
             "/v1/visitor/session",
             None,
-            Some(&body),
+            &request.to_js(),
         );
     }
 
@@ -667,13 +702,8 @@ impl State {
         if changed_visitor {
             // Another visitor now: the old conversation is not theirs. Keep only what was
             // written before any conversation existed.
-            self.core.shutdown();
-            self.socket = None;
-            self.core = ClientCore::new(ClientConfig::default(), random_seed());
-            self.conversation = None;
+            self.forget_conversation();
             self.model.lines.retain(|l| l.delivery == Delivery::Pending);
-            self.model.conversation_id = None;
-            self.model.routing = Routing::None;
             self.persist_outbox();
         }
         self.core.set_token(token);
@@ -684,13 +714,12 @@ impl State {
     }
 
     fn start_conversation_if_needed(&mut self) {
-        if self.unplaced.is_empty() || self.conversation.is_some() || self.busy {
+        if self.unplaced.is_empty() || self.conversation.is_some() || self.call.is_some() {
             return;
         }
         let Some(token) = self.token.clone() else {
             return;
         };
-        self.busy = true;
         self.post_conversation(token, false);
     }
 
@@ -702,65 +731,59 @@ impl State {
             team: None,
             leave_message,
         };
-        let body = js::stringify(&request);
-        self.http(
+        self.send_call(
             Call::Conversation {
                 leave_message,
                 token: token.clone(),
             },
             "/v1/conversations",
             Some(&token),
-            Some(&body),
+            &request.to_js(),
         );
     }
 
-    /// Sends `call` to the API's `path` with `fetch` (a `POST` if it has a body):
-    /// [`State::answered`] gets the answer. A callback rather than `async`: the future machinery cost the widget several KB
-    /// of wasm.
-    fn http(&self, call: Call, path: &str, token: Option<&str>, body: Option<&str>) {
-        let me = self.me.clone();
-        // One closure body for every call (a `Box<dyn FnOnce>` per call cost its own copy of
-        // the upgrade + drive sequence, ~0.2 KB gzip), and of the one closure type of all the
-        // session's callbacks (a `Closure::once` brought its own glue, ~80 B). `request` calls
-        // it once; JavaScript frees it after.
-        let call = core::cell::Cell::new(Some(call));
-        let done = Closure::<Callback>::new(move |status, text: Option<String>| {
-            if let (Some(me), Some(call)) = (me.upgrade(), call.take()) {
-                // `browser.js` gives a text with every answer and none when the network failed.
-                let answer = text.as_deref().map(|text| (status as u16, text)).ok_or(());
-                drive(&me, |s| s.answered(call, answer));
-            }
-        })
-        .into_js_value();
-        let method = if body.is_some() { "POST" } else { "GET" };
-        request(method, &self.api_base, path, token, body, &done);
+    /// Sends a request to the API's `path` with `fetch` (a `POST` of `body` unless it is
+    /// `undefined`); [`State::woke`] gets the answer, tagged with `tag`. A callback rather than
+    /// `async`: the future machinery cost the widget several KB of wasm.
+    fn request(&self, path: &str, token: Option<&str>, body: &JsValue, tag: u32) {
+        request(&self.api_base, path, token, body, &self.on_wake, tag);
     }
 
-    /// Handles the answer to a REST call.
+    /// POSTs `call`'s `body` to the API's `path`; [`State::answered`] gets the answer.
+    ///
+    /// The call waits in the state rather than in a closure of its own: the session's one
+    /// callback then serves REST answers too (a closure per call, even with one body for every
+    /// call, cost ~0.2 KB gzip), and the call in flight is also what says the session is busy.
+    fn send_call(&mut self, call: Call, path: &str, token: Option<&str>, body: &JsValue) {
+        self.call = Some(call);
+        self.request(path, token, body, CALL_ANSWER);
+    }
+
+    /// Handles the answer to the settings' call.
+    fn settings_answered(&mut self, answer: Answer) {
+        match answer {
+            Ok((200, body)) => self.apply_settings(body),
+            Ok((403, _)) => self.refuse(ErrorCode::OriginNotAllowed),
+            Ok((404, _)) => self.refuse(ErrorCode::NotFound),
+            _ => {}
+        }
+    }
+
+    /// Handles the answer to the REST call that was in flight.
     fn answered(&mut self, call: Call, answer: Answer) {
         match call {
-            Call::Settings => match answer {
-                Ok((200, body)) => self.apply_settings(body),
-                Ok((403, _)) => self.refuse(ErrorCode::OriginNotAllowed),
-                Ok((404, _)) => self.refuse(ErrorCode::NotFound),
-                _ => {}
-            },
-            Call::Session { identified } => {
-                self.busy = false;
-                match answer {
-                    Ok((200, text)) => {
-                        match js::parse::<natter_sdk::api::VisitorSessionResponse>(text) {
-                            Ok(session) => self.session_opened(session.visitor_token, identified),
-                            Err(_) => self.rest_failed(),
-                        }
-                    }
-                    Ok((status, text)) if (400..500).contains(&status) && status != 429 => {
-                        let code = error_code(text);
-                        self.refuse(code);
-                    }
-                    _ => self.rest_failed(),
+            Call::Session { identified } => match answer {
+                Ok((200, text)) => match js::parse::<natter_sdk::api::VisitorSessionResponse>(text)
+                {
+                    Ok(session) => self.session_opened(session.visitor_token, identified),
+                    Err(_) => self.rest_failed(),
+                },
+                Ok((status, text)) if (400..500).contains(&status) && status != 429 => {
+                    let code = error_code(text);
+                    self.refuse(code);
                 }
-            }
+                _ => self.rest_failed(),
+            },
             Call::Conversation {
                 token,
                 leave_message,
@@ -771,23 +794,16 @@ impl State {
                 {
                     self.post_conversation(token, true);
                 }
-                Ok((200 | 201, text)) => {
-                    self.busy = false;
-                    match js::parse::<ConversationSummary>(text) {
-                        Ok(summary) => self.conversation_ready(&summary),
-                        Err(_) => self.rest_failed(),
-                    }
-                }
+                Ok((200 | 201, text)) => match js::parse::<ConversationSummary>(text) {
+                    Ok(summary) => self.conversation_ready(&summary),
+                    Err(_) => self.rest_failed(),
+                },
                 Ok((401, _)) => {
                     // The visitor token expired or was revoked: a new session.
-                    self.busy = false;
                     self.token = None;
                     self.open_visitor_session(None);
                 }
-                _ => {
-                    self.busy = false;
-                    self.rest_failed();
-                }
+                _ => self.rest_failed(),
             },
         }
     }
@@ -816,15 +832,67 @@ impl State {
         let delay = (1000.0 * f64::from(1u32 << self.rest_failures.min(5))).min(REST_RETRY_MAX_MS);
         let at = Date::now() + delay;
         self.rest_retry_at = Some(at);
-        let retry = self.on_rest_retry.get_or_insert_with(|| {
-            callback(self.me.clone(), |s, _, _| {
-                if s.rest_retry_at.is_some_and(|t| t <= Date::now() + 50.0) {
-                    s.rest_retry_at = None;
-                    s.resume_rest();
+        set_timeout(&self.on_wake, delay as i32, REST_TIMER);
+    }
+
+    /// What the browser calls the session back with (see [`CORE_TIMER`] and what follows it);
+    /// `text` is a socket's message or close reason, or a REST answer's body.
+    fn woke(&mut self, what: u32, text: Option<String>) {
+        match what {
+            CORE_TIMER => {
+                self.timer = None;
+                self.core.handle_timeout(mono_now());
+            }
+            // Online: retry at once.
+            ONLINE => {
+                self.offline = false;
+                self.retry_now();
+            }
+            OFFLINE => self.offline = true,
+            // The page's visibility changed: coming back to the tab with the panel open
+            // counts as reading what arrived meanwhile.
+            VISIBILITY => {
+                if self.visible() {
+                    self.model.mark_read();
                 }
-            })
-        });
-        set_timeout(retry, delay as i32);
+            }
+            REST_TIMER => {
+                if self.rest_retry_at.is_some_and(|t| t <= Date::now() + 50.0) {
+                    self.rest_retry_at = None;
+                    self.resume_rest();
+                }
+            }
+            READY => self.emit("ready", &JsValue::UNDEFINED),
+            // A REST answer (`request`), with its status.
+            SETTINGS_ANSWER..CALL_ANSWER => {
+                self.settings_answered(answer(what - SETTINGS_ANSWER, &text));
+            }
+            CALL_ANSWER.. => {
+                if let Some(call) = self.call.take() {
+                    self.answered(call, answer(what - CALL_ANSWER, &text));
+                }
+            }
+            SOCKET_OPENED => self.core.transport_opened(mono_now()),
+            SOCKET_MESSAGE => {
+                // A frame this version cannot read is skipped, like an unknown type.
+                if let Ok(frame) = js::parse::<ServerFrame>(text.as_deref().unwrap_or_default()) {
+                    self.core.frame_received(mono_now(), frame);
+                }
+            }
+            // The socket closed, with this close code.
+            code => {
+                let reason = if code == 1006 {
+                    CloseReason::Error("connection lost".into())
+                } else {
+                    CloseReason::Closed {
+                        code: code as u16,
+                        reason: text.unwrap_or_default(),
+                    }
+                };
+                self.socket = None;
+                self.core.transport_closed(mono_now(), reason);
+            }
+        }
     }
 
     fn refuse(&mut self, code: ErrorCode) {
@@ -832,7 +900,7 @@ impl State {
         self.wanted = false;
         self.core.shutdown();
         self.socket = None;
-        self.emissions.push(("error", error_payload(code)));
+        self.emit("error", &error_payload(code));
     }
 
     fn apply_settings(&mut self, body: &str) {
@@ -848,21 +916,14 @@ impl State {
             title: widget.title,
             site_name: config.site_name,
         };
-        {
-            // The loader draws the launcher from this before the wasm loads on the next page.
-            let cache = record(
-                "color,left,launcher_text",
-                &appearance.color.as_str().into(),
-                &appearance.left.into(),
-                &nullable(appearance.launcher_text.as_deref()),
-            );
-            if let Some(json) = js_sys::JSON::stringify(&cache)
-                .ok()
-                .and_then(|s| s.as_string())
-            {
-                self.store("appearance", Some(&json));
-            }
-        }
+        // The loader draws the launcher from this before the wasm loads on the next page.
+        let cache = record(
+            "color,left,launcher_text",
+            &appearance.color.as_str().into(),
+            &appearance.left.into(),
+            &nullable(appearance.launcher_text.as_deref()),
+        );
+        keep(&self.storage_prefix, "appearance", &cache);
         self.model.appearance = appearance;
         // Before the visitor writes, say what will happen while nobody is available.
         let availability = config.availability;
@@ -878,7 +939,7 @@ impl State {
     /// Carries out the core's outputs and keeps the model, storage and timer in step.
     #[inline(never)]
     fn pump(&mut self) {
-        if !self.busy
+        if self.call.is_none()
             && let Some(identity) = self.pending_identity.take()
         {
             self.open_visitor_session(Some(identity));
@@ -901,7 +962,7 @@ impl State {
             while let Some(frame) = self.core.poll_transmit() {
                 progressed = true;
                 if let Some(socket) = &self.socket {
-                    transmit(&socket.0, &js::stringify(&frame));
+                    let _ = transmit(&socket.0, &frame.to_js());
                 }
             }
             while let Some(event) = self.core.poll_event() {
@@ -921,28 +982,7 @@ impl State {
 
     fn open_socket(&mut self) {
         self.socket = None;
-        let on_event = callback(self.me.clone(), |s, event, text| match event {
-            0 => s.core.transport_opened(mono_now()),
-            1 => {
-                // A frame this version cannot read is skipped, like an unknown type.
-                if let Ok(frame) = js::parse::<ServerFrame>(text.as_deref().unwrap_or_default()) {
-                    s.core.frame_received(mono_now(), frame);
-                }
-            }
-            code => {
-                let reason = if code == 1006 {
-                    CloseReason::Error("connection lost".into())
-                } else {
-                    CloseReason::Closed {
-                        code: code as u16,
-                        reason: text.unwrap_or_default(),
-                    }
-                };
-                s.socket = None;
-                s.core.transport_closed(mono_now(), reason);
-            }
-        });
-        let Some(ws) = connect(&self.api_base, &on_event) else {
+        let Some(ws) = connect(&self.api_base, &self.on_wake) else {
             self.core
                 .transport_closed(mono_now(), CloseReason::ConnectFailed("bad url".into()));
             return;
@@ -960,14 +1000,8 @@ impl State {
             deadline = Some(deadline.map_or(now + 1000, |d| d.min(now + 1000)));
         }
         let Some(deadline) = deadline else { return };
-        let on_timer = self.on_timer.get_or_insert_with(|| {
-            callback(self.me.clone(), |s, _, _| {
-                s.timer = None;
-                s.core.handle_timeout(mono_now());
-            })
-        });
         let delay = deadline.saturating_sub(now).min(i32::MAX as u64) as i32;
-        self.timer = Some(set_timeout(on_timer, delay));
+        self.timer = Some(set_timeout(&self.on_wake, delay, CORE_TIMER));
     }
 
     #[inline(never)]
@@ -980,25 +1014,25 @@ impl State {
             ClientEvent::Message(message) | ClientEvent::Sent { message, .. }
                 if self.model.message_stored(message, visible).is_some() =>
             {
-                self.emissions.push(("message", message_payload(message)));
+                self.emit("message", &message_payload(message));
             }
             ClientEvent::SendFailed {
                 client_id, code, ..
             } => {
                 self.model.send_failed(client_id);
-                self.emissions.push(("error", error_payload(*code)));
+                self.emit("error", &error_payload(*code));
             }
             ClientEvent::Typing { author, typing, .. } if author.kind == AuthorKind::Staff => {
                 self.model.agent_typing(author.name.as_deref(), *typing);
-                self.emissions.push((
+                self.emit(
                     "typing",
-                    record(
+                    &record(
                         "name,typing",
                         &nullable(author.name.as_deref()),
                         &(*typing).into(),
                         &JsValue::UNDEFINED,
                     ),
-                ));
+                );
             }
             ClientEvent::ConversationList(list) => {
                 // Show the visitor's live conversation, else their latest one (the last of the
@@ -1036,7 +1070,7 @@ impl State {
                     self.refuse(*code);
                 }
             }
-            ClientEvent::Error { code, .. } => self.emissions.push(("error", error_payload(*code))),
+            ClientEvent::Error { code, .. } => self.emit("error", &error_payload(*code)),
             _ => {}
         }
     }
@@ -1119,7 +1153,7 @@ impl State {
 
     fn routing_event(&mut self) {
         let payload = routing_payload(&self.model.routing);
-        self.emissions.push(("routing", payload));
+        self.emit("routing", &payload);
     }
 
     /// Derives the visitor-facing connection status and emits `status` / `unread` changes.
@@ -1159,12 +1193,11 @@ impl State {
         let status = status_name(&self.model.connection);
         if status != self.last_status {
             self.last_status = status;
-            self.emissions.push(("status", JsValue::from_str(status)));
+            self.emit("status", &JsValue::from_str(status));
         }
         if self.model.unread != self.last_unread {
             self.last_unread = self.model.unread;
-            self.emissions
-                .push(("unread", JsValue::from_f64(f64::from(self.model.unread))));
+            self.emit("unread", &JsValue::from_f64(f64::from(self.model.unread)));
         }
     }
 }
@@ -1196,18 +1229,6 @@ fn page_url() -> String {
     match chars.find(|&(index, _)| index == 2000) {
         Some((_, (cut, _))) => href.get(..cut).unwrap_or_default().to_owned(),
         None => href,
-    }
-}
-
-fn appearance_from_cache(value: &JsValue) -> Appearance {
-    let get = |k: &str| js_sys::Reflect::get(value, &JsValue::from_str(k)).ok();
-    Appearance {
-        color: get("color")
-            .and_then(|v| v.as_string())
-            .unwrap_or_else(|| Appearance::default().color),
-        left: get("left").and_then(|v| v.as_bool()).unwrap_or(false),
-        launcher_text: get("launcher_text").and_then(|v| v.as_string()),
-        ..Appearance::default()
     }
 }
 
@@ -1296,49 +1317,50 @@ pub fn line_payload(line: &Line, conversation_id: Option<&str>) -> JsValue {
     )
 }
 
-/// The `RoutingStatus` shape of the JavaScript API.
+/// The `RoutingStatus` shape of the JavaScript API. One `record` call for every state, with
+/// its keys and values picked first (a call per state cost ~50 B gzip).
 pub fn routing_payload(routing: &Routing) -> JsValue {
-    let none = &JsValue::UNDEFINED;
-    match routing {
-        Routing::None => record("state", &"none".into(), none, none),
+    const NONE: JsValue = JsValue::UNDEFINED;
+    let (keys, state, a, b) = match routing {
+        Routing::None => ("state", "none", NONE, NONE),
         Routing::Queued {
             position,
             estimated_wait_ms,
-        } => record(
+        } => (
             "state,position,estimatedWaitMs",
-            &"queued".into(),
-            &JsValue::from_f64(f64::from(*position)),
-            &estimated_wait_ms.map_or(JsValue::NULL, |ms| JsValue::from_f64(ms as f64)),
+            "queued",
+            JsValue::from_f64(f64::from(*position)),
+            estimated_wait_ms.map_or(JsValue::NULL, |ms| JsValue::from_f64(ms as f64)),
         ),
-        Routing::Away { message } => record(
-            "state,message",
-            &"away".into(),
-            &message.as_str().into(),
-            none,
-        ),
-        Routing::Assigned { agent } => record(
+        Routing::Away { message } => ("state,message", "away", message.as_str().into(), NONE),
+        Routing::Assigned { agent } => (
             "state,agent",
-            &"assigned".into(),
-            &record(
+            "assigned",
+            record(
                 "id,name,avatarUrl",
                 &agent.id.as_str().into(),
                 &agent.name.as_str().into(),
                 &nullable(agent.avatar_url.as_deref()),
             ),
-            none,
+            NONE,
         ),
-        Routing::Closed => record("state", &"closed".into(), none, none),
-    }
+        Routing::Closed => ("state", "closed", NONE, NONE),
+    };
+    record(keys, &state.into(), &a, &b)
 }
 
 /// What a REST call ended with: `Ok((status, body))`, or `Err(())` when the network failed. The
 /// body is borrowed: dropped in one place rather than in each way of handling it (~80 B gzip).
 type Answer<'a> = Result<(u16, &'a str), ()>;
 
-/// A REST call of the session, with what handling its answer needs.
+/// `browser.js`'s answer to a request, as `(status, body)`, or `(0, None)` when the network
+/// failed.
+fn answer(status: u32, text: &Option<String>) -> Answer<'_> {
+    text.as_deref().map(|text| (status as u16, text)).ok_or(())
+}
+
+/// A REST call of the session that retries, with what handling its answer needs.
 enum Call {
-    /// `GET /v1/visitor/widget`: the widget's settings.
-    Settings,
     /// `POST /v1/visitor/session`, with a verified identity or not.
     Session { identified: bool },
     /// `POST /v1/conversations` with the visitor `token`, asking to leave a message or not.
@@ -1413,6 +1435,89 @@ mod tests {
         assert_eq!(load(prefix, name).as_deref(), Some("two"));
         store(prefix, name, None);
         assert_eq!(load(prefix, name), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn json_is_stored_as_text_and_recalled_parsed() {
+        let (prefix, name) = ("natter-test:", "json");
+        keep(
+            prefix,
+            name,
+            &record("a,b", &1.into(), &"x".into(), &JsValue::UNDEFINED),
+        );
+        assert_eq!(load(prefix, name).as_deref(), Some(r#"{"a":1,"b":"x"}"#));
+        assert_eq!(json(&recall(prefix, name)), r#"{"a":1,"b":"x"}"#);
+        // Damaged: nothing comes back.
+        store(prefix, name, Some("{"));
+        assert!(recall(prefix, name).is_undefined());
+        store(prefix, name, None);
+        assert!(recall(prefix, name).is_null());
+    }
+
+    /// A session of its own (storage under `prefix`) on a server that cannot be reached.
+    fn offline_session(prefix: &str) -> Session {
+        Session::new("site", "http://127.0.0.1:1/", Some(prefix))
+    }
+
+    #[wasm_bindgen_test]
+    fn the_cached_appearance_is_restored_and_a_damaged_one_ignored() {
+        let prefix = "natter-test-appearance:";
+        store(
+            prefix,
+            "appearance",
+            Some(r##"{"color":"#112233","left":true,"launcher_text":"Chat"}"##),
+        );
+        let session = offline_session(prefix);
+        session.with(|s| {
+            let appearance = &s.model.appearance;
+            assert_eq!(appearance.color, "#112233");
+            assert!(appearance.left);
+            assert_eq!(appearance.launcher_text.as_deref(), Some("Chat"));
+            assert_eq!(appearance.title, None);
+        });
+        for damaged in ["{", "null", "[1]", r#"{"color":5,"left":"yes"}"#] {
+            store(prefix, "appearance", Some(damaged));
+            let session = offline_session(prefix);
+            session.with(|s| assert_eq!(s.model.appearance, Appearance::default(), "{damaged}"));
+        }
+        store(prefix, "appearance", None);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_stored_outbox_is_restored_as_pending_lines_and_shutdown_erases_it() {
+        const OUTBOX: &str = concat!(
+            r#"[{"client_id":"k1","conversation_id":"","text":"Hi"},"#,
+            r#"{"client_id":"k2","conversation_id":"c1","text":"Again"}]"#
+        );
+        let prefix = "natter-test-outbox:";
+        store(prefix, "outbox", Some(OUTBOX));
+        let session = offline_session(prefix);
+        session.with(|s| {
+            let lines: Vec<_> = s
+                .model
+                .lines
+                .iter()
+                .map(|line| (line.key.as_str(), line.text.as_str(), line.delivery))
+                .collect();
+            assert_eq!(
+                lines,
+                [
+                    ("k1", "Hi", Delivery::Pending),
+                    ("k2", "Again", Delivery::Pending)
+                ]
+            );
+            assert_eq!(s.unplaced.len(), 1);
+            assert_eq!(s.core.pending_len(), 1);
+            assert_eq!(s.model.conversation_id.as_deref(), Some("c1"));
+            // Unsent messages: it connects at once.
+            assert!(s.wanted);
+        });
+        // Written back as it was (both lists, the unplaced first).
+        session.with(State::persist_outbox);
+        assert_eq!(json(&recall(prefix, "outbox")), OUTBOX);
+        session.shutdown();
+        assert!(load(prefix, "outbox").is_none());
+        session.with(|s| assert!(s.model.lines.is_empty()));
     }
 
     #[wasm_bindgen_test]
@@ -1561,18 +1666,23 @@ mod tests {
             .unchecked_into()
         };
         let (first, second) = (listener("first"), listener("second"));
+        let listeners = js_sys::Array::new();
         // Throws into `dispatch` (without `eval`, which js-sys is built without).
         let failing: Function =
             Closure::<dyn FnMut()>::new(|| wasm_bindgen::throw_str("a failing listener"))
                 .into_js_value()
                 .unchecked_into();
-        let listeners = js_sys::Array::new();
-        listen(&listeners, "status", &first);
-        listen(&listeners, "status", &failing);
-        listen(&listeners, "unread", &second);
-        listen(&listeners, "status", &second);
-        listen(&listeners, "status", &first);
-        dispatch(&listeners, "status", &JsValue::from_f64(1.0));
+        let events = js_sys::Array::new();
+        let deliver = |event: &str, payload: f64| {
+            queue(&events, event, &JsValue::from_f64(payload));
+            let _ = dispatch(&listeners, &events);
+        };
+        listen(&listeners, &"status".into(), &first, true);
+        listen(&listeners, &"status".into(), &failing, true);
+        listen(&listeners, &"unread".into(), &second, true);
+        listen(&listeners, &"status".into(), &second, true);
+        listen(&listeners, &"status".into(), &first, true);
+        deliver("status", 1.0);
         assert_eq!(
             *calls.borrow(),
             [
@@ -1583,14 +1693,68 @@ mod tests {
         );
         calls.borrow_mut().clear();
         // Every registration of `first` for `status`, and nothing else.
-        unlisten(&listeners, "status", &first);
-        unlisten(&listeners, "typing", &second);
-        dispatch(&listeners, "status", &JsValue::from_f64(2.0));
-        dispatch(&listeners, "unread", &JsValue::from_f64(3.0));
+        listen(&listeners, &"status".into(), &first, false);
+        listen(&listeners, &"typing".into(), &second, false);
+        deliver("status", 2.0);
+        deliver("unread", 3.0);
         assert_eq!(
             *calls.borrow(),
             [("second", Some(2.0)), ("second", Some(3.0))]
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_dispatch_calls_the_listeners_registered_when_it_started() {
+        let (listeners, events) = (js_sys::Array::new(), js_sys::Array::new());
+        let calls = Rc::new(RefCell::new(Vec::new()));
+        let late: Function = {
+            let calls = calls.clone();
+            Closure::<dyn FnMut(JsValue)>::new(move |payload: JsValue| {
+                calls.borrow_mut().push(("late", payload.as_f64()));
+            })
+            .into_js_value()
+            .unchecked_into()
+        };
+        // The first listener registers `late` and queues another event while it runs.
+        let first: Function = {
+            let (calls, listeners, events, late) = (
+                calls.clone(),
+                listeners.clone(),
+                events.clone(),
+                late.clone(),
+            );
+            Closure::<dyn FnMut(JsValue)>::new(move |payload: JsValue| {
+                calls.borrow_mut().push(("first", payload.as_f64()));
+                if payload.as_f64() == Some(1.0) {
+                    listen(&listeners, &"status".into(), &late, true);
+                    queue(&events, "status", &JsValue::from_f64(3.0));
+                }
+            })
+            .into_js_value()
+            .unchecked_into()
+        };
+        listen(&listeners, &"status".into(), &first, true);
+        queue(&events, "status", &JsValue::from_f64(1.0));
+        queue(&events, "status", &JsValue::from_f64(2.0));
+        let _ = dispatch(&listeners, &events);
+        // `late` missed both events of that dispatch; the one queued meanwhile waits for the
+        // next dispatch, which both listeners hear.
+        assert_eq!(
+            *calls.borrow(),
+            [("first", Some(1.0)), ("first", Some(2.0))]
+        );
+        assert_eq!(events.length(), 1);
+        let _ = dispatch(&listeners, &events);
+        assert_eq!(
+            *calls.borrow(),
+            [
+                ("first", Some(1.0)),
+                ("first", Some(2.0)),
+                ("first", Some(3.0)),
+                ("late", Some(3.0))
+            ]
+        );
+        assert_eq!(events.length(), 0);
     }
 
     #[wasm_bindgen_test]
@@ -1603,11 +1767,18 @@ mod tests {
     async fn a_request_answers_with_the_status_and_the_body() {
         let (done, answered, calls) = recorder(|_| true);
         // The test runner's own page.
-        request("GET", &page_url(), "", Some("token"), None, &done);
+        request(
+            &page_url(),
+            "",
+            Some("token"),
+            &JsValue::UNDEFINED,
+            &done,
+            SETTINGS_ANSWER,
+        );
         JsFuture::from(answered).await.unwrap();
         let calls = calls.borrow();
         assert_eq!(calls.len(), 1);
-        assert_eq!(calls[0].0, 200);
+        assert_eq!(calls[0].0, SETTINGS_ANSWER + 200);
         let body = calls[0].1.as_deref().unwrap_or_default();
         assert!(body.contains("<script"), "the page's text: {body}");
     }
@@ -1616,9 +1787,10 @@ mod tests {
     async fn a_request_that_cannot_reach_the_server_answers_once_without_a_body() {
         let (done, answered, calls) = recorder(|_| true);
         // Port 1 on the loopback: the connection is refused.
-        request("POST", "http://127.0.0.1:1", "/", None, Some("{}"), &done);
+        let body = js_sys::Object::new();
+        request("http://127.0.0.1:1", "/", None, &body, &done, CALL_ANSWER);
         JsFuture::from(answered).await.unwrap();
-        assert_eq!(*calls.borrow(), [(0, None)]);
+        assert_eq!(*calls.borrow(), [(CALL_ANSWER, None)]);
     }
 
     #[wasm_bindgen_test]
@@ -1629,6 +1801,8 @@ mod tests {
         // Port 1 on the loopback: the connection is refused.
         let socket = connect("http://127.0.0.1:1", &on).unwrap();
         assert_eq!(socket.url(), "ws://127.0.0.1:1/v1/ws");
+        // Still connecting: the socket refuses a frame.
+        assert_eq!(transmit(&socket, &js_sys::Object::new()), Some(false));
         JsFuture::from(closed).await.unwrap();
         // Never opened: the only event is the close, as "abnormal closure".
         assert_eq!(*calls.borrow(), [(1006, Some(String::new()))]);

@@ -1,12 +1,11 @@
 //! The bubble's API: `mount`, and the function it returns that the loader's `window.Natter` and
 //! the npm package's exports call.
 
-use alloc::rc::Rc;
+use alloc::rc::{Rc, Weak};
 use core::cell::RefCell;
 
 use js_sys::Reflect;
 use natter_sdk::protocol::ErrorCode;
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::ShadowRoot;
 
@@ -33,15 +32,12 @@ fn browser_locale() -> Locale {
 /// The chat bubble mounted in a shadow root.
 struct Mounted {
     session: Session,
-    ui: RefCell<Option<Ui>>,
+    ui: RefCell<Ui>,
 }
 
 impl Mounted {
     fn render(&self) {
-        let Ok(mut ui) = self.ui.try_borrow_mut() else {
-            return;
-        };
-        if let Some(ui) = ui.as_mut() {
+        if let Ok(mut ui) = self.ui.try_borrow_mut() {
             self.session
                 .with(|s| ui.render(&s.model, js_sys::Date::now()));
         }
@@ -55,10 +51,7 @@ impl Mounted {
         self.session.drive(|s| s.set_open(open));
         self.session
             .emit(if open { "open" } else { "close" }, JsValue::UNDEFINED);
-        if open
-            && let Ok(ui) = self.ui.try_borrow()
-            && let Some(ui) = ui.as_ref()
-        {
+        if open && let Ok(ui) = self.ui.try_borrow() {
             ui.focus_composer();
         }
     }
@@ -77,7 +70,7 @@ impl Mounted {
             // setLocale(tag): `en`, `fr`, `ru`, `pt`; others are ignored.
             4 => {
                 if let Some(locale) = Locale::from_tag(&text()) {
-                    self.session.drive(|s| s.model.locale = locale);
+                    self.set_locale(locale);
                 }
             }
             // sendMessage(text): its client id. It shows as pending until the server stores
@@ -97,11 +90,15 @@ impl Mounted {
             }
             // on(event, listener), off(event, listener): `ready`, `open`, `close`, `message`,
             // `unread`, `status`, `error`.
-            7 => self.session.on(&text(), b.unchecked_into()),
-            8 => self.session.off(&text(), b.unchecked_ref()),
+            7 | 8 => self.session.listen(&a, &b, method == 7),
             _ => {}
         }
         Ok(JsValue::UNDEFINED)
+    }
+
+    /// Shows the interface in `locale` (one copy for `mount` and `setLocale`).
+    fn set_locale(&self, locale: Locale) {
+        self.session.drive(|s| s.model.locale = locale);
     }
 
     fn intent(&self, intent: Intent) {
@@ -152,22 +149,21 @@ pub fn mount(root: ShadowRoot, options: JsValue) -> Result<JsValue, JsError> {
         .unwrap_or(false);
 
     let session = Session::new(&site_key, &api_base, None);
-    session.drive(|s| s.model.locale = locale);
-    let mounted = Rc::new(Mounted {
-        session: session.clone(),
-        ui: RefCell::new(None),
-    });
-    let weak = Rc::downgrade(&mounted);
-    let intents: Rc<dyn Fn(Intent)> = Rc::new(move |intent| {
-        if let Some(mounted) = weak.upgrade() {
-            mounted.intent(intent);
+    // Built with the interface in place (the interface's intents reach the widget through a
+    // weak reference made first), rather than an `Option` filled in afterwards.
+    let mounted = Rc::new_cyclic(|weak: &Weak<Mounted>| {
+        let weak = weak.clone();
+        let intents: Rc<dyn Fn(Intent)> = Rc::new(move |intent| {
+            if let Some(mounted) = weak.upgrade() {
+                mounted.intent(intent);
+            }
+        });
+        Mounted {
+            session: session.clone(),
+            ui: RefCell::new(Ui::mount(&root, intents)),
         }
     });
-    // `try_borrow_mut` (on a cell nobody else holds yet) instead of `borrow_mut`, whose panic
-    // location would be the only one left in this file.
-    if let Ok(mut ui) = mounted.ui.try_borrow_mut() {
-        *ui = Some(Ui::mount(&root, intents));
-    }
+    mounted.set_locale(locale);
     let weak = Rc::downgrade(&mounted);
     session.set_observer(Rc::new(move || {
         if let Some(mounted) = weak.upgrade() {

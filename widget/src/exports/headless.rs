@@ -81,12 +81,12 @@ impl ChatClient {
 
     /// Registers a listener: `message`, `status`, `error`, `typing`, `routing`, `unread`.
     pub fn on(&self, event: &str, listener: Function) {
-        self.session.on(event, listener);
+        self.session.listen(&event.into(), &listener, true);
     }
 
     /// Removes a listener.
     pub fn off(&self, event: &str, listener: Function) {
-        self.session.off(event, &listener);
+        self.session.listen(&event.into(), &listener, false);
     }
 
     /// Forgets the visitor and disconnects.
