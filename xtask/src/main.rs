@@ -19,6 +19,8 @@ mod budget;
 mod console;
 mod gzip_order;
 mod mongod;
+mod unused_shims;
+mod wasm_module;
 mod widget;
 
 use std::env;

@@ -147,6 +147,9 @@ fn wasm_pack_optimized(
     .with_context(|| format!("wasm-pack could not build the widget ({out_name})"))?;
 
     let wasm = root.join(format!("npm/{out_dir}/{out_name}_bg.wasm"));
+    // Before wasm-opt, while the function names are still there.
+    let cleared = crate::unused_shims::clear(&wasm)?;
+    println!("{out_name}: {cleared} unused closure shims taken out of the function table");
     run_command(
         Command::new(wasm_opt)
             // Measured on the bubble (gzip): merging similar functions and re-deriving the

@@ -1,0 +1,245 @@
+//! Takes out of the function table the closure shims that wasm-bindgen leaves there unused.
+//!
+//! Every closure type that appears in a binding's signature (including js-sys' own, which are
+//! always linked in) gets an `invoke` shim whose address its type description takes, which puts
+//! the shim in the function table. wasm-bindgen reads the descriptions when it generates the
+//! glue, exports (through wrappers) the shims of the closures the program really makes, and
+//! deletes the descriptions, but their table entries stay, and with them every shim's code and
+//! whatever that code reaches. Nothing calls a shim through the table: the table is not
+//! exported, the glue calls the exported wrappers, and no vtable in the program holds a shim
+//! (vtables hold a closure's own methods, which `call_indirect` reaches). On the widget's bubble
+//! that is 40-odd shims, over 1 KB gzip.
+//!
+//! Each such entry is pointed at one added function whose body is `unreachable`, so that if
+//! anything ever did call one through the table it would trap loudly rather than run
+//! something else. The entries keep their positions; wasm-opt then drops the shims that no
+//! export or call still reaches.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::wasm_module::{
+    CODE_SECTION, CUSTOM_SECTION, ELEMENT_SECTION, FUNCTION_SECTION, HEADER_LEN, IMPORT_SECTION,
+    NAME, custom_name, function_imports, function_names, push_leb, read_leb, sections,
+};
+
+/// How rustc's symbol names (kept in the `name` section) spell the shims.
+const SHIM_PREFIX: &str = "wasm_bindgen::convert::closures::_::invoke::";
+
+/// The trap's body: no locals, `unreachable`, `end`.
+const TRAP_BODY: [u8; 3] = [0x00, 0x00, 0x0b];
+
+/// Clears the closure shims' table entries of the module at `wasm`, in place, and returns how
+/// many there were. The module must still have its `name` section (wasm-bindgen's output does).
+pub fn clear(wasm: &Path) -> Result<usize> {
+    let module = std::fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    let (cleared, module) = cleared(&module)?;
+    std::fs::write(wasm, module).with_context(|| format!("writing {}", wasm.display()))?;
+    Ok(cleared)
+}
+
+fn cleared(module: &[u8]) -> Result<(usize, Vec<u8>)> {
+    let sections = sections(module)?;
+    let mut imported = 0;
+    let mut defined = None;
+    let mut names = Default::default();
+    for (id, range) in &sections {
+        let contents = &module[range.clone()];
+        match *id {
+            IMPORT_SECTION => imported = function_imports(contents)?,
+            FUNCTION_SECTION => defined = Some(read_leb(contents, &mut 0)?),
+            CUSTOM_SECTION if custom_name(contents)? == NAME => {
+                names = function_names(contents)?;
+            }
+            _ => {}
+        }
+    }
+    ensure!(
+        !names.is_empty(),
+        "the module has no function names, so its closure shims cannot be recognised"
+    );
+    let defined = defined.context("the module defines no functions")?;
+    // The added trap, after the defined functions.
+    let trap = imported + defined;
+    let is_shim = |index: usize| {
+        names
+            .get(&index)
+            .is_some_and(|n| n.starts_with(SHIM_PREFIX))
+    };
+
+    let mut cleared = 0;
+    let mut out = module[..HEADER_LEN].to_vec();
+    for (id, range) in sections {
+        let contents = &module[range];
+        let rewritten = match id {
+            // One more function, of the first type (any type traps the same way).
+            FUNCTION_SECTION => Some(appended(contents, &[0])?),
+            CODE_SECTION => {
+                let mut body = Vec::new();
+                push_leb(&mut body, TRAP_BODY.len());
+                body.extend_from_slice(&TRAP_BODY);
+                Some(appended(contents, &body)?)
+            }
+            ELEMENT_SECTION => {
+                let (count, elements) = with_entries_replaced(contents, &is_shim, trap)?;
+                cleared = count;
+                Some(elements)
+            }
+            _ => None,
+        };
+        let contents = rewritten.as_deref().unwrap_or(contents);
+        out.push(id);
+        push_leb(&mut out, contents.len());
+        out.extend_from_slice(contents);
+    }
+    Ok((cleared, out))
+}
+
+/// A vector section's contents with one more item, `item`, at the end.
+fn appended(section: &[u8], item: &[u8]) -> Result<Vec<u8>> {
+    let mut at = 0;
+    let count = read_leb(section, &mut at)?;
+    let mut out = Vec::new();
+    push_leb(&mut out, count + 1);
+    out.extend_from_slice(&section[at..]);
+    out.extend_from_slice(item);
+    Ok(out)
+}
+
+/// The element section with every function index for which `replace` holds swapped for
+/// `with`, and how many were. Only the plain form wasm-bindgen writes is understood: active
+/// segments of function indices for table 0 (flag 0).
+fn with_entries_replaced(
+    section: &[u8],
+    replace: &dyn Fn(usize) -> bool,
+    with: usize,
+) -> Result<(usize, Vec<u8>)> {
+    let mut at = 0;
+    let segments = read_leb(section, &mut at)?;
+    let mut out = Vec::new();
+    push_leb(&mut out, segments);
+    let mut replaced = 0;
+    for _ in 0..segments {
+        let flags = read_leb(section, &mut at)?;
+        if flags != 0 {
+            bail!("element segment kind {flags} is not handled");
+        }
+        out.push(0);
+        // The offset: a constant expression up to its `end`.
+        let start = at;
+        loop {
+            let byte = *section.get(at).context("truncated element offset")?;
+            at += 1;
+            match byte {
+                0x0b => break,
+                // i32.const and global.get take one LEB128 operand (signed or not, same length).
+                0x41 | 0x23 => {
+                    read_leb(section, &mut at)?;
+                }
+                other => bail!("element offset opcode {other:#x} is not handled"),
+            }
+        }
+        out.extend_from_slice(&section[start..at]);
+        let count = read_leb(section, &mut at)?;
+        push_leb(&mut out, count);
+        for _ in 0..count {
+            let index = read_leb(section, &mut at)?;
+            if replace(index) {
+                replaced += 1;
+                push_leb(&mut out, with);
+            } else {
+                push_leb(&mut out, index);
+            }
+        }
+    }
+    ensure!(
+        at == section.len(),
+        "unexpected bytes after the element segments"
+    );
+    Ok((replaced, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wasm_module::code_bodies;
+
+    const TYPE_SECTION: u8 = 1;
+    const TABLE_SECTION: u8 = 4;
+
+    fn section(id: u8, contents: &[u8]) -> Vec<u8> {
+        let mut section = vec![id];
+        push_leb(&mut section, contents.len());
+        section.extend_from_slice(contents);
+        section
+    }
+
+    fn name_section(names: &[(usize, &str)]) -> Vec<u8> {
+        let mut function_names = Vec::new();
+        push_leb(&mut function_names, names.len());
+        for (index, name) in names {
+            push_leb(&mut function_names, *index);
+            push_leb(&mut function_names, name.len());
+            function_names.extend_from_slice(name.as_bytes());
+        }
+        let mut contents = vec![4];
+        contents.extend_from_slice(NAME);
+        contents.push(1);
+        push_leb(&mut contents, function_names.len());
+        contents.extend_from_slice(&function_names);
+        section(CUSTOM_SECTION, &contents)
+    }
+
+    /// One imported function, then three defined ones (two shims and an ordinary function),
+    /// all three in the table from index 1.
+    fn module(with_names: bool) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.extend(section(TYPE_SECTION, &[1, 0x60, 0, 0]));
+        m.extend(section(IMPORT_SECTION, &[1, 1, b'm', 1, b'f', 0, 0]));
+        m.extend(section(FUNCTION_SECTION, &[3, 0, 0, 0]));
+        m.extend(section(TABLE_SECTION, &[1, 0x70, 0, 4]));
+        m.extend(section(ELEMENT_SECTION, &[1, 0, 0x41, 1, 0x0b, 3, 1, 2, 3]));
+        let body = [2, 0, 0x0b];
+        m.extend(section(
+            CODE_SECTION,
+            &[[3].as_slice(), &body, &body, &body].concat(),
+        ));
+        if with_names {
+            m.extend(name_section(&[
+                (0, "imported"),
+                (1, "wasm_bindgen::convert::closures::_::invoke::h1"),
+                (2, "wasm_bindgen::convert::closures::_::invoke::h2"),
+                (3, "natter_widget::other"),
+            ]));
+        }
+        m
+    }
+
+    #[test]
+    fn the_shims_entries_point_at_an_added_trap() {
+        let module = module(true);
+        let (cleared, out) = cleared(&module).unwrap();
+        assert_eq!(cleared, 2);
+        let (before, after) = (sections(&module).unwrap(), sections(&out).unwrap());
+        assert_eq!(before.len(), after.len());
+        for ((id, old), (_, new)) in before.into_iter().zip(after) {
+            match id {
+                FUNCTION_SECTION => assert_eq!(out[new], [4, 0, 0, 0, 0]),
+                // Function 4 is the trap; the ordinary function keeps its entry.
+                ELEMENT_SECTION => assert_eq!(out[new], [1, 0, 0x41, 1, 0x0b, 3, 4, 4, 3]),
+                CODE_SECTION => {
+                    let bodies = code_bodies(&out[new]).unwrap();
+                    assert_eq!(bodies.len(), 4);
+                    assert_eq!(bodies[3], TRAP_BODY);
+                }
+                _ => assert_eq!(module[old], out[new], "section {id} changed"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_module_without_names_is_refused() {
+        assert!(cleared(&module(false)).is_err());
+    }
+}
