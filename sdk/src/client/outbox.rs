@@ -65,18 +65,19 @@ impl Outbox {
         self.slots.iter().any(|s| s.entry.client_id == client_id)
     }
 
-    /// The conversation of the entry with this `client_id`, if one is waiting.
-    pub(crate) fn conversation_of(&self, client_id: &str) -> Option<&String> {
-        let slot = self.slots.iter().find(|s| s.entry.client_id == client_id)?;
-        Some(&slot.entry.conversation_id)
-    }
-
-    /// Removes and returns the entry with this `client_id` (it was acknowledged or refused).
-    pub(crate) fn remove(&mut self, client_id: &str) -> Option<OutboxEntry> {
-        let index = self
-            .slots
-            .iter()
-            .position(|s| s.entry.client_id == client_id)?;
+    /// Removes and returns the entry with this `client_id` (it was acknowledged or refused), if
+    /// it was written for `conversation_id` when one is given (an acknowledgement names both).
+    /// One lookup for both checks rather than a lookup of the conversation, then another to
+    /// remove: ~25 B less zopfli gzip of the widget's wasm.
+    pub(crate) fn remove(
+        &mut self,
+        client_id: &str,
+        conversation_id: Option<&str>,
+    ) -> Option<OutboxEntry> {
+        let index = self.slots.iter().position(|s| {
+            s.entry.client_id == client_id
+                && conversation_id.is_none_or(|id| s.entry.conversation_id == id)
+        })?;
         Some(self.slots.remove(index).entry)
     }
 

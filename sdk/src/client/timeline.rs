@@ -6,7 +6,6 @@
 //! ahead is buffered and reported as a gap, which the core fills with a `sync`. Since the cursor
 //! only ever grows, no `seq` is delivered twice or out of order, whatever the server sends.
 
-use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -101,15 +100,17 @@ impl Timelines {
 
     /// Starts tracking a conversation at `cursor` unless it is tracked already.
     pub(crate) fn register(&mut self, conversation_id: &str, cursor: u64) {
-        if !self.knows(conversation_id) {
-            self.conversations.insert(
-                conversation_id.to_owned(),
-                Timeline {
-                    cursor,
-                    ..Timeline::default()
-                },
-            );
-        }
+        self.timeline(conversation_id, cursor);
+    }
+
+    /// A conversation's timeline, tracked from `cursor` first if it was not. One lookup where a
+    /// registration followed by a lookup took two.
+    fn timeline(&mut self, conversation_id: &str, cursor: u64) -> Option<&mut Timeline> {
+        self.conversations
+            .get_or_insert_with(conversation_id, || Timeline {
+                cursor,
+                ..Timeline::default()
+            })
     }
 
     /// Stops tracking a conversation (it is gone or no longer visible).
@@ -129,8 +130,7 @@ impl Timelines {
         seq: u64,
         events: &mut Queue<ClientEvent>,
     ) {
-        self.register(conversation_id, seq);
-        if let Some(timeline) = self.conversations.get_mut(conversation_id)
+        if let Some(timeline) = self.timeline(conversation_id, seq)
             && seq > timeline.cursor
         {
             timeline.cursor = seq;
@@ -156,8 +156,7 @@ impl Timelines {
         max_buffered: usize,
         events: &mut Queue<ClientEvent>,
     ) -> Option<String> {
-        self.register(&message.conversation_id, baseline);
-        let timeline = self.conversations.get_mut(&message.conversation_id)?;
+        let timeline = self.timeline(&message.conversation_id, baseline)?;
         if message.seq <= timeline.cursor {
             return None;
         }
