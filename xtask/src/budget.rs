@@ -26,7 +26,7 @@ pub const LOADER_BUDGET: usize = 2048;
 /// Loader + glue + wasm, in bytes of gzip: the target of issue 4.
 pub const FIRST_OPEN_BUDGET: usize = 40_960;
 /// The interim limit while [`FIRST_OPEN_BUDGET`] is not met (see the module doc).
-pub const FIRST_OPEN_CEILING: usize = 48_100;
+pub const FIRST_OPEN_CEILING: usize = 44_300;
 
 /// Served (gzip) sizes of the three files fetched at first open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
