@@ -425,6 +425,12 @@ impl Session {
     pub fn shutdown(&self) {
         self.drive(|s| {
             s.wanted = false;
+            // A sign-in on its way (or waiting for one) is the leaving visitor's: its answer
+            // must not bring them back for whoever uses this browser next.
+            if s.call.is_some() {
+                s.call = Some(Call::Abandoned);
+            }
+            s.pending_identity = None;
             s.forget_conversation();
             s.token = None;
             s.unplaced.clear();
@@ -772,6 +778,8 @@ impl State {
     /// Handles the answer to the REST call that was in flight.
     fn answered(&mut self, call: Call, answer: Answer) {
         match call {
+            // What was asked for since then waited for this answer.
+            Call::Abandoned => self.resume_rest(),
             Call::Session { identified } => match answer {
                 Ok((200, text)) => match js::parse::<natter_sdk::api::VisitorSessionResponse>(text)
                 {
@@ -1365,6 +1373,9 @@ enum Call {
     Session { identified: bool },
     /// `POST /v1/conversations` with the visitor `token`, asking to leave a message or not.
     Conversation { token: String, leave_message: bool },
+    /// A call `shutdown` came during: its answer belongs to the forgotten visitor and is
+    /// dropped (the call is still waited for, so that no answer is taken for another's).
+    Abandoned,
 }
 
 /// The browser plumbing and the JavaScript API's payload shapes, in headless Chromium:

@@ -245,6 +245,33 @@ test('identify() right after load signs the visitor in as the site\'s user', asy
   expect(conversation.contact).toMatchObject({ external_id: userId, name: 'Ana Identified' });
 });
 
+test('shutdown() right after identify() forgets that user, even while signing them in', async ({ page, site, natter }) => {
+  // A shared computer: the site signs a user in and, before the widget's sign-in has been
+  // answered, out again. The next person must not get that user's conversation.
+  const userId = unique('leaving').replace(/\s/g, '-');
+  const userHash = createHmac('sha256', 'demo-identity-secret').update(userId).digest('hex');
+  await page.goto(site.url('/shop.html'));
+  await widgetReady(page);
+  // Both in one turn of the page: `shutdown` runs while `identify`'s request is on its way.
+  await page.evaluate(([id, hash]) => {
+    window.Natter.identify({ userId: id, userHash: hash, name: 'Leaving User' });
+    return window.Natter.shutdown();
+  }, [userId, userHash]);
+
+  const text = unique('Written by the next person');
+  await page.evaluate((t) => window.Natter.sendMessage(t), text);
+  await ensureOpen(page);
+  await expect(lines(page, { side: 'agent', text: echoOf(text) })).toHaveCount(1);
+
+  const [message] = await natter.messagesWithText(text);
+  const owner = await natter.login(OWNER);
+  const conversation = await natter.api('GET', `/v1/conversations/${message.conversation_id}`, {
+    token: owner,
+  });
+  expect(conversation.contact.external_id ?? null).toBeNull();
+  expect(conversation.contact.name ?? null).not.toBe('Leaving User');
+});
+
 test.describe('on a phone', () => {
   // Pixel 7's viewport, touch and user agent; not its `defaultBrowserType`, which would force
   // a new worker (and a second server).
