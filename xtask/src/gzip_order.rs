@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use crate::run_command;
 use crate::wasm_module::{
     CODE_SECTION, CUSTOM_SECTION, FUNCTION_NAMES, HEADER_LEN, IMPORT_SECTION, NAME, code_bodies,
-    custom_name, function_imports, push_leb, sections,
+    custom_name, function_imports, push_leb, push_section, sections,
 };
 
 /// How many of the last placed functions the next one is compared with (2 to 16 measured
@@ -87,13 +87,9 @@ fn with_order_names(module: &[u8]) -> Result<Vec<u8>> {
         if id == CUSTOM_SECTION && custom_name(&module[range.clone()])? == NAME {
             continue;
         }
-        out.push(id);
-        push_leb(&mut out, range.len());
-        out.extend_from_slice(&module[range]);
+        push_section(&mut out, id, &module[range]);
     }
-    out.push(CUSTOM_SECTION);
-    push_leb(&mut out, payload.len());
-    out.extend_from_slice(&payload);
+    push_section(&mut out, CUSTOM_SECTION, &payload);
     Ok(out)
 }
 
@@ -139,8 +135,7 @@ fn similarity_order(bodies: &[&[u8]]) -> Vec<usize> {
 mod tests {
     use super::*;
 
-    const TYPE_SECTION: u8 = 1;
-    const FUNCTION_SECTION: u8 = 3;
+    use crate::wasm_module::{FUNCTION_SECTION, TYPE_SECTION, section};
 
     #[test]
     fn the_order_is_a_permutation_that_groups_alike_bodies() {
@@ -159,13 +154,6 @@ mod tests {
         assert_eq!(order[..2], [0, 2]);
         let at = |body| order.iter().position(|&b| b == body).unwrap();
         assert_eq!(at(1).abs_diff(at(4)), 1);
-    }
-
-    fn section(id: u8, contents: &[u8]) -> Vec<u8> {
-        let mut section = vec![id];
-        push_leb(&mut section, contents.len());
-        section.extend_from_slice(contents);
-        section
     }
 
     /// A module with one imported and three defined functions, and a name section.

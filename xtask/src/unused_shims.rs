@@ -21,7 +21,8 @@ use anyhow::{Context, Result, bail, ensure};
 
 use crate::wasm_module::{
     CODE_SECTION, CUSTOM_SECTION, ELEMENT_SECTION, FUNCTION_SECTION, HEADER_LEN, IMPORT_SECTION,
-    NAME, custom_name, function_imports, function_names, push_leb, read_leb, sections,
+    NAME, custom_name, function_imports, function_names, push_leb, push_section, read_leb,
+    sections,
 };
 
 /// How rustc's symbol names (kept in the `name` section) spell the shims.
@@ -89,9 +90,7 @@ fn cleared(module: &[u8]) -> Result<(usize, Vec<u8>)> {
             _ => None,
         };
         let contents = rewritten.as_deref().unwrap_or(contents);
-        out.push(id);
-        push_leb(&mut out, contents.len());
-        out.extend_from_slice(contents);
+        push_section(&mut out, id, contents);
     }
     Ok((cleared, out))
 }
@@ -163,17 +162,9 @@ fn with_entries_replaced(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wasm_module::code_bodies;
+    use crate::wasm_module::{TYPE_SECTION, code_bodies, section};
 
-    const TYPE_SECTION: u8 = 1;
     const TABLE_SECTION: u8 = 4;
-
-    fn section(id: u8, contents: &[u8]) -> Vec<u8> {
-        let mut section = vec![id];
-        push_leb(&mut section, contents.len());
-        section.extend_from_slice(contents);
-        section
-    }
 
     fn name_section(names: &[(usize, &str)]) -> Vec<u8> {
         let mut function_names = Vec::new();

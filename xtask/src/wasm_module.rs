@@ -117,6 +117,25 @@ pub fn read_leb(bytes: &[u8], at: &mut usize) -> Result<usize> {
     bail!("LEB128 number too long")
 }
 
+/// Appends a section: its `id`, its length and its `contents`.
+pub fn push_section(out: &mut Vec<u8>, id: u8, contents: &[u8]) {
+    out.push(id);
+    push_leb(out, contents.len());
+    out.extend_from_slice(contents);
+}
+
+/// The type section's id (only test modules are built with one here).
+#[cfg(test)]
+pub const TYPE_SECTION: u8 = 1;
+
+/// Section `id` with `contents`, as bytes (for building test modules).
+#[cfg(test)]
+pub fn section(id: u8, contents: &[u8]) -> Vec<u8> {
+    let mut section = Vec::new();
+    push_section(&mut section, id, contents);
+    section
+}
+
 /// Appends `value` as unsigned LEB128.
 pub fn push_leb(out: &mut Vec<u8>, mut value: usize) {
     loop {

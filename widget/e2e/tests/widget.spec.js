@@ -221,10 +221,30 @@ test('the JS API: events, open and close, shutdown', async ({ page, site }) => {
   await expect(lines(page, { side: 'agent' })).toHaveCount(0);
 });
 
-test('identify() right after load signs the visitor in as the site\'s user', async ({ page, site, natter }) => {
-  // The site's server computes the hash with the identity secret; the demo's is public.
-  const userId = unique('user').replace(/\s/g, '-');
+/** A site user's `identify()` fields: a fresh id and the hash the site's server would compute
+ * with the identity secret (the demo's is public). */
+const siteUser = (prefix) => {
+  const userId = unique(prefix).replace(/\s/g, '-');
   const userHash = createHmac('sha256', 'demo-identity-secret').update(userId).digest('hex');
+  return { userId, userHash };
+};
+
+/** Sends `text` through the JS API, waits for the greeter's echo, and returns the contact of
+ * the conversation it went to, as the owner sees it. */
+async function contactWhoSent(page, natter, text) {
+  await page.evaluate((t) => window.Natter.sendMessage(t), text);
+  await ensureOpen(page);
+  await expect(lines(page, { side: 'agent', text: echoOf(text) })).toHaveCount(1);
+  const [message] = await natter.messagesWithText(text);
+  const owner = await natter.login(OWNER);
+  const conversation = await natter.api('GET', `/v1/conversations/${message.conversation_id}`, {
+    token: owner,
+  });
+  return conversation.contact;
+}
+
+test('identify() right after load signs the visitor in as the site\'s user', async ({ page, site, natter }) => {
+  const { userId, userHash } = siteUser('user');
   await page.goto(site.url('/shop.html'));
   await page.waitForFunction(() => !!window.Natter?.open);
   // Called at once, while the widget may still be opening its anonymous session.
@@ -232,24 +252,14 @@ test('identify() right after load signs the visitor in as the site\'s user', asy
     ([id, hash]) => window.Natter.identify({ userId: id, userHash: hash, name: 'Ana Identified' }),
     [userId, userHash],
   );
-  const text = unique('Written by an identified user');
-  await page.evaluate((t) => window.Natter.sendMessage(t), text);
-  await ensureOpen(page);
-  await expect(lines(page, { side: 'agent', text: echoOf(text) })).toHaveCount(1);
-
-  const [message] = await natter.messagesWithText(text);
-  const owner = await natter.login(OWNER);
-  const conversation = await natter.api('GET', `/v1/conversations/${message.conversation_id}`, {
-    token: owner,
-  });
-  expect(conversation.contact).toMatchObject({ external_id: userId, name: 'Ana Identified' });
+  const contact = await contactWhoSent(page, natter, unique('Written by an identified user'));
+  expect(contact).toMatchObject({ external_id: userId, name: 'Ana Identified' });
 });
 
 test('shutdown() right after identify() forgets that user, even while signing them in', async ({ page, site, natter }) => {
   // A shared computer: the site signs a user in and, before the widget's sign-in has been
   // answered, out again. The next person must not get that user's conversation.
-  const userId = unique('leaving').replace(/\s/g, '-');
-  const userHash = createHmac('sha256', 'demo-identity-secret').update(userId).digest('hex');
+  const { userId, userHash } = siteUser('leaving');
   await page.goto(site.url('/shop.html'));
   await widgetReady(page);
   // Both in one turn of the page: `shutdown` runs while `identify`'s request is on its way.
@@ -258,18 +268,9 @@ test('shutdown() right after identify() forgets that user, even while signing th
     return window.Natter.shutdown();
   }, [userId, userHash]);
 
-  const text = unique('Written by the next person');
-  await page.evaluate((t) => window.Natter.sendMessage(t), text);
-  await ensureOpen(page);
-  await expect(lines(page, { side: 'agent', text: echoOf(text) })).toHaveCount(1);
-
-  const [message] = await natter.messagesWithText(text);
-  const owner = await natter.login(OWNER);
-  const conversation = await natter.api('GET', `/v1/conversations/${message.conversation_id}`, {
-    token: owner,
-  });
-  expect(conversation.contact.external_id ?? null).toBeNull();
-  expect(conversation.contact.name ?? null).not.toBe('Leaving User');
+  const contact = await contactWhoSent(page, natter, unique('Written by the next person'));
+  expect(contact.external_id ?? null).toBeNull();
+  expect(contact.name ?? null).not.toBe('Leaving User');
 });
 
 test.describe('on a phone', () => {
