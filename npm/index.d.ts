@@ -175,6 +175,12 @@ export interface BootOptions {
    * copy the file next to your bundle or pass its URL).
    */
   wasmUrl?: string | URL;
+  /**
+   * Where to fetch the interface's texts, one file per language; default `./texts/<language>.txt`
+   * next to this module (found by bundlers like `wasmUrl`'s default). Only the language shown is
+   * fetched; the panel opens once its texts have arrived.
+   */
+  texts?: Record<Locale, string>;
 }
 
 /**

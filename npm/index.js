@@ -34,6 +34,15 @@ const initClientWasm = once(
   new URL('./pkg-client/natter_chat_client_bg.wasm', import.meta.url),
 );
 
+// The widget's texts, one pack per language, fetched for the language it shows. One literal
+// `new URL` each, so that bundlers find and copy them like the wasm.
+const TEXTS = {
+  en: new URL('./texts/en.txt', import.meta.url).href,
+  fr: new URL('./texts/fr.txt', import.meta.url).href,
+  ru: new URL('./texts/ru.txt', import.meta.url).href,
+  pt: new URL('./texts/pt.txt', import.meta.url).href,
+};
+
 // `current`: `{ ui, widget }` once booted (`widget`: what `mount` returned); `booting`: a boot
 // in progress; `waiting`: calls made before the boot finished, resumed in order right after the
 // mount; `handlers`: listeners given before it, registered synchronously right after the mount
@@ -48,7 +57,7 @@ let handlers = [];
  * mounted; rejects (and removes the launcher) if the wasm module cannot be loaded.
  */
 export async function boot(options) {
-  const { siteKey, apiBase, locale, container, wasmUrl } = options || {};
+  const { siteKey, apiBase, locale, container, wasmUrl, texts } = options || {};
   if (!siteKey || !apiBase) throw new TypeError('natter: boot needs a siteKey and an apiBase');
   if (current || booting) throw new Error('natter: the widget is already booted on this page');
   booting = true;
@@ -70,6 +79,7 @@ export async function boot(options) {
       siteKey,
       apiBase: String(apiBase).replace(/\/+$/, ''),
       locale,
+      texts: texts || TEXTS,
       open: clicked,
     });
     current = { ui, widget };

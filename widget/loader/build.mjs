@@ -10,9 +10,14 @@
 //   natter-widget.<hash8>.js    the wasm-bindgen glue, bundled (inlining any snippets) and
 //                               minified, still an ES module
 //   natter-widget.<hash8>.wasm  the wasm module, as wasm-pack and wasm-opt left it
+//   natter-texts.<hash8>-<language>.txt
+//                               the widget's texts in each language (one text per line), from
+//                               `<npm>/texts/<language>.txt`, which xtask writes from the widget's
+//                               catalogue (`widget/src/i18n/catalog.rs`); one hash, of all of them
 //   widget.js                   `loader.js` + `launcher.js` as one minified classic script (IIFE)
-//                               with the two hashed names substituted
-//   manifest.json               { loader, glue, wasm }
+//                               with the hashed names substituted (the texts' as the prefix
+//                               `natter-texts.<hash8>-`, to which the widget adds `<language>.txt`)
+//   manifest.json               { loader, glue, wasm, texts: { <language>: name } }
 // `<hash8>` is the first 8 hex digits of the SHA-256 of the file's content.
 //
 // It also copies `launcher.js` to `<npm>/launcher.js`: `npm/index.js` imports `./launcher.js`,
@@ -62,6 +67,25 @@ try {
   fail(`${e.message}\nrun wasm-pack first (see the top of ${fileURLToPath(import.meta.url)})`);
 }
 
+// The texts: one pack per language, of which the widget fetches the one it shows (a visitor
+// reads one language; the four inside the wasm cost first open more than the largest pack
+// does). Hashed like the rest, so they are cached for good too: one hash for all, so that the
+// loader gives the widget one prefix rather than a name per language.
+const textsDir = join(resolve(args.npm), 'texts');
+const packs = [];
+try {
+  for (const file of readdirSync(textsDir).sort()) {
+    packs.push([file.replace(/\.txt$/, ''), readFileSync(join(textsDir, file))]);
+  }
+} catch (e) {
+  fail(`${e.message}\nthe text packs are written by \`cargo xtask build-widget\``);
+}
+if (packs.length === 0) fail(`no text packs in ${textsDir}`);
+const textsHash = createHash('sha256');
+for (const [language, bytes] of packs) textsHash.update(`${language}\n${bytes.length}\n`).update(bytes);
+const textsPrefix = `natter-texts.${textsHash.digest('hex').slice(0, 8)}-`;
+const texts = Object.fromEntries(packs.map(([language]) => [language, `${textsPrefix}${language}.txt`]));
+
 // The glue: bundled so that snippet modules (`#[wasm_bindgen(module = ...)]`, `inline_js`)
 // become part of the one file, and minified. It stays an ES module: the loader imports it. Its
 // entry re-exports only what the loader uses (`initSync`, which instantiates a compiled module,
@@ -100,6 +124,7 @@ const loader = (
     define: {
       __NATTER_GLUE__: JSON.stringify(glueName),
       __NATTER_WASM__: JSON.stringify(wasmName),
+      __NATTER_TEXTS__: JSON.stringify(textsPrefix),
     },
   })
 ).outputFiles[0].contents;
@@ -109,8 +134,9 @@ for (const old of readdirSync(out)) rmSync(join(out, old), { recursive: true, fo
 writeFileSync(join(out, glueName), glue);
 writeFileSync(join(out, wasmName), wasm);
 writeFileSync(join(out, 'widget.js'), loader);
+for (const [language, bytes] of packs) writeFileSync(join(out, texts[language]), bytes);
 
-const manifest = { loader: 'widget.js', glue: glueName, wasm: wasmName };
+const manifest = { loader: 'widget.js', glue: glueName, wasm: wasmName, texts };
 writeFileSync(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 
 mkdirSync(resolve(args.npm), { recursive: true });

@@ -7,14 +7,15 @@
 // click) or when the browser is idle, whichever comes first, so it never competes with the host
 // page for the network or the main thread. `build.mjs` bundles it as a classic script (IIFE),
 // minifies it and replaces `__NATTER_GLUE__` / `__NATTER_WASM__` with the content-hashed file
-// names of the wasm-bindgen glue and the wasm module; budget: 2 KB gzip.
+// names of the wasm-bindgen glue and the wasm module, and `__NATTER_TEXTS__` with the prefix of
+// the text packs' (the widget adds `<language>.txt`); budget: 2 KB gzip.
 //
 // It touches nothing in the host page but one `<natter-widget>` element and one global,
 // `window.Natter`, and talks to nobody but the natter host it was loaded from.
 
 import { drawLauncher } from './launcher.js';
 
-/* global __NATTER_GLUE__, __NATTER_WASM__ */
+/* global __NATTER_GLUE__, __NATTER_WASM__, __NATTER_TEXTS__ */
 
 ((win, doc) => {
   const script =
@@ -62,6 +63,7 @@ import { drawLauncher } from './launcher.js';
         widget = mod.mount(ui.root, {
           siteKey,
           apiBase: base.slice(0, -1),
+          texts: asset + __NATTER_TEXTS__,
           locale,
           open: !!clicked,
         });

@@ -38,6 +38,13 @@ export function request(apiBase, path, token, body, on, tag) {
 }
 
 /**
+ * `request` of the text pack of `language` (`en`, ...), where `at` says: a URL per language, or
+ * a prefix to which `<language>.txt` is added (see `mount`'s `texts` option).
+ */
+export const texts = (at, language, on, tag) =>
+  request(typeof at == 'string' ? at + language + '.txt' : at[language], '', null, undefined, on, tag);
+
+/**
  * Opens a WebSocket to `${apiBase}/v1/ws`, with `https://` as `wss://` and `http://` as `ws://`
  * (`null` if the URL is refused). Its events call `on(6)` when it opens, `on(7, text)` for each
  * text message (others are skipped), `on(code, reason)` when it closes (close codes are at

@@ -5,6 +5,7 @@
 //! message goes in the list, when a line starts a new group, when the unread badge counts) lives
 //! here, so it is unit-tested natively without a browser.
 
+use crate::i18n::Texts;
 use crate::prelude::*;
 use natter_sdk::protocol::{AgentCard, AuthorKind, Message};
 
@@ -49,6 +50,17 @@ impl Locale {
             .into_iter()
             .find_map(|tag| Locale::from_tag(tag.as_ref()))
             .unwrap_or_default()
+    }
+
+    /// The locale numbered `index` (`locale as u32`), for answers tagged with it; English for
+    /// any other number.
+    pub fn from_index(index: u32) -> Locale {
+        match index {
+            1 => Locale::Fr,
+            2 => Locale::Ru,
+            3 => Locale::Pt,
+            _ => Locale::En,
+        }
     }
 
     /// The BCP 47 tag, for `lang` attributes and `Intl` formatting.
@@ -195,8 +207,11 @@ pub struct Line {
 pub struct Model {
     /// The panel is open.
     pub open: bool,
-    /// The language of the interface.
+    /// The language of the interface, as asked for.
     pub locale: Locale,
+    /// The texts the interface shows: those of `locale` once fetched (until then, those of the
+    /// language shown before, if any). Nothing is drawn before the first texts arrive.
+    pub texts: Option<Texts>,
     /// The tenant's look.
     pub appearance: Appearance,
     /// Connection status.
@@ -432,6 +447,14 @@ mod tests {
         ] {
             assert_eq!(Locale::from_tag(unknown), None, "{unknown}");
         }
+    }
+
+    #[test]
+    fn a_locale_comes_back_from_its_number() {
+        for locale in [Locale::En, Locale::Fr, Locale::Ru, Locale::Pt] {
+            assert_eq!(Locale::from_index(locale as u32), locale);
+        }
+        assert_eq!(Locale::from_index(7), Locale::En);
     }
 
     #[test]

@@ -34,6 +34,10 @@ use natter_sdk::protocol::{
 };
 use wasm_bindgen::prelude::*;
 
+#[cfg(not(feature = "headless"))]
+use crate::i18n::Texts;
+#[cfg(not(feature = "headless"))]
+use crate::model::Locale;
 use crate::model::{Appearance, Connection, Delivery, Line, Model, Routing, Side};
 use crate::prelude::*;
 
@@ -65,8 +69,11 @@ const SOCKET_OPENED: u32 = 6;
 const SOCKET_MESSAGE: u32 = 7;
 /// Plus the HTTP status (0 when the network failed): the answer to the settings' call...
 const SETTINGS_ANSWER: u32 = 10_000;
-/// ... or to the call in flight (`request`).
+/// ... or to the call in flight (`request`)...
 const CALL_ANSWER: u32 = 20_000;
+/// ... or, plus 1000 times the locale's number too, to the fetch of a language's texts.
+#[cfg(not(feature = "headless"))]
+const TEXTS_ANSWER: u32 = 30_000;
 
 /// A session, cheap to clone (all clones drive the same state).
 #[derive(Clone)]
@@ -98,6 +105,10 @@ extern "C" {
         on: &JsValue,
         tag: u32,
     );
+    /// `request` of the text pack of `language`, where `at` says (a URL per language, or a
+    /// prefix; see `Session::texts_at`): its answer calls `on` with `tag`.
+    #[cfg(not(feature = "headless"))]
+    fn texts(at: &JsValue, language: &str, on: &JsValue, tag: u32);
     /// Opens a WebSocket to `<api_base>/v1/ws` (`https://` becoming `wss://`, `http://`
     /// `ws://`) whose events call `on`: `(6, None)` opened, `(7, text)` a text message,
     /// `(code, reason)` closed (see [`SOCKET_OPENED`]). `None` if the URL is refused.
@@ -230,6 +241,12 @@ pub struct State {
     offline: bool,
     /// The owner wants to be connected.
     wanted: bool,
+    /// Where each language's texts are (see `Session::texts_at`).
+    #[cfg(not(feature = "headless"))]
+    texts_at: JsValue,
+    /// The language whose texts are being fetched.
+    #[cfg(not(feature = "headless"))]
+    texts_asked: Option<Locale>,
     pub model: Model,
     /// The JavaScript listeners, as `[event, function]` pairs (see `browser.js`).
     listeners: js_sys::Array,
@@ -297,6 +314,10 @@ impl Session {
             refused: false,
             offline: false,
             wanted: false,
+            #[cfg(not(feature = "headless"))]
+            texts_at: JsValue::UNDEFINED,
+            #[cfg(not(feature = "headless"))]
+            texts_asked: None,
             model: Model::default(),
             listeners: js_sys::Array::new(),
             observer: None,
@@ -365,6 +386,14 @@ impl Session {
     #[cfg(feature = "headless")]
     pub fn connect(&self) {
         self.drive(State::connect);
+    }
+
+    /// Sets where the texts of each language are fetched from, as `mount`'s `texts` option
+    /// gives it: an object with a URL per language tag (`en`, `fr`, `ru`, `pt`), or a prefix
+    /// to which the tag and `.txt` are appended.
+    #[cfg(not(feature = "headless"))]
+    pub fn texts_at(&self, urls: JsValue) {
+        self.set(|s| s.texts_at = urls);
     }
 
     /// Loads the tenant's widget settings and availability into the model.
@@ -537,6 +566,44 @@ impl State {
         self.load(name).is_some()
     }
 
+    /// Shows the interface in `locale`, fetching its texts unless they are here already (the
+    /// current ones stay until they arrive).
+    #[cfg(not(feature = "headless"))]
+    pub fn set_locale(&mut self, locale: Locale) {
+        self.model.locale = locale;
+        self.fetch_texts();
+    }
+
+    /// Fetches the texts of the language the model asks for, unless they are shown or on
+    /// their way. A failed fetch is tried again when the visitor opens the panel, when the
+    /// browser comes back online, or at the next change of language.
+    #[cfg(not(feature = "headless"))]
+    fn fetch_texts(&mut self) {
+        let locale = self.model.locale;
+        let shown = self.model.texts.as_ref().map(Texts::locale);
+        if shown == Some(locale) || self.texts_asked == Some(locale) {
+            return;
+        }
+        self.texts_asked = Some(locale);
+        let tag = TEXTS_ANSWER + 1000 * locale as u32;
+        texts(&self.texts_at, locale.tag(), &self.on_wake, tag);
+    }
+
+    /// The answer (`status`, 0 when the network failed, and `pack`) to the fetch of the
+    /// texts of `locale`: shown if they are still wanted and read whole.
+    #[cfg(not(feature = "headless"))]
+    fn texts_arrived(&mut self, locale: Locale, status: u32, pack: Option<String>) {
+        if self.texts_asked == Some(locale) {
+            self.texts_asked = None;
+        }
+        if status == 200
+            && locale == self.model.locale
+            && let Some(texts) = pack.and_then(|pack| Texts::parse(locale, pack))
+        {
+            self.model.texts = Some(texts);
+        }
+    }
+
     /// Opens or closes the bubble's panel, remembered for the next pages (a flag item in
     /// `localStorage`). Opening it connects a visitor this browser already has, to show their
     /// conversation. (One `drive`: one for the model and another for connecting, each
@@ -545,6 +612,8 @@ impl State {
     pub fn set_open(&mut self, open: bool) {
         self.model.set_open(open);
         self.store("open", open.then_some("1"));
+        // Asking for the panel is when texts that failed to arrive are asked for again.
+        self.fetch_texts();
         // Emits `unread` (cleared by opening) now, before connecting changes `status`: the
         // order listeners always heard them in.
         self.update_connection();
@@ -855,6 +924,8 @@ impl State {
             ONLINE => {
                 self.offline = false;
                 self.retry_now();
+                #[cfg(not(feature = "headless"))]
+                self.fetch_texts();
             }
             OFFLINE => self.offline = true,
             // The page's visibility changed: coming back to the tab with the panel open
@@ -874,6 +945,11 @@ impl State {
             // A REST answer (`request`), with its status.
             SETTINGS_ANSWER..CALL_ANSWER => {
                 self.settings_answered(answer(what - SETTINGS_ANSWER, &text));
+            }
+            #[cfg(not(feature = "headless"))]
+            TEXTS_ANSWER.. => {
+                let tag = what - TEXTS_ANSWER;
+                self.texts_arrived(Locale::from_index(tag / 1000), tag % 1000, text);
             }
             CALL_ANSWER.. => {
                 if let Some(call) = self.call.take() {
@@ -1792,6 +1868,93 @@ mod tests {
         assert_eq!(calls[0].0, SETTINGS_ANSWER + 200);
         let body = calls[0].1.as_deref().unwrap_or_default();
         assert!(body.contains("<script"), "the page's text: {body}");
+    }
+
+    #[cfg(not(feature = "headless"))]
+    /// A `data:` URL whose body is `text`.
+    fn data_url(text: &str) -> String {
+        joined(&[
+            "data:text/plain;charset=utf-8,",
+            &encode_uri_component(text),
+        ])
+    }
+
+    #[cfg(not(feature = "headless"))]
+    #[wasm_bindgen_test]
+    async fn a_text_pack_is_fetched_by_prefix_or_by_its_own_url() {
+        // A prefix: the language and `.txt` are added to it.
+        let (done, answered, calls) = recorder(|_| true);
+        let prefix = JsValue::from_str("data:text/plain;charset=utf-8,pack%20");
+        texts(&prefix, "pt", &done, TEXTS_ANSWER + 3000);
+        JsFuture::from(answered).await.unwrap();
+        assert_eq!(
+            *calls.borrow(),
+            [(TEXTS_ANSWER + 3200, Some("pack pt.txt".to_owned()))]
+        );
+
+        // A URL per language.
+        let (done, answered, calls) = recorder(|_| true);
+        let urls = js_sys::Object::new();
+        js_sys::Reflect::set(&urls, &"ru".into(), &data_url("Привет").into()).unwrap();
+        texts(&urls, "ru", &done, TEXTS_ANSWER + 2000);
+        JsFuture::from(answered).await.unwrap();
+        assert_eq!(
+            *calls.borrow(),
+            [(TEXTS_ANSWER + 2200, Some("Привет".to_owned()))]
+        );
+    }
+
+    #[cfg(not(feature = "headless"))]
+    /// Waits until `done` holds of the session's state, re-checking after each change.
+    async fn until(session: &Session, done: impl Fn(&State) -> bool) {
+        while !session.with(&done) {
+            let mut resolve = None;
+            let changed = Promise::new(&mut |ok, _| resolve = Some(ok));
+            let resolve = resolve.unwrap();
+            session.set_observer(Rc::new(move || {
+                resolve.call0(&JsValue::UNDEFINED).unwrap();
+            }));
+            JsFuture::from(changed).await.unwrap();
+        }
+    }
+
+    #[cfg(not(feature = "headless"))]
+    #[wasm_bindgen_test]
+    async fn the_texts_of_the_language_asked_for_are_shown_once_they_arrive_whole() {
+        let session = Session::new("texts", "http://127.0.0.1:1", Some("natter-test-texts:"));
+        let urls = js_sys::Object::new();
+        let russian = crate::i18n::pack_of(Locale::Ru);
+        js_sys::Reflect::set(&urls, &"ru".into(), &data_url(&russian).into()).unwrap();
+        // A French pack of another version: fewer rows than this one reads.
+        let (older, _) = crate::i18n::pack_of(Locale::Fr)
+            .rsplit_once('\n')
+            .map(|(head, tail)| (head.to_owned(), tail.to_owned()))
+            .unwrap();
+        js_sys::Reflect::set(&urls, &"fr".into(), &data_url(&older).into()).unwrap();
+        session.texts_at(urls.into());
+
+        session.drive(|s| s.set_locale(Locale::Ru));
+        assert_eq!(session.with(|s| s.texts_asked), Some(Locale::Ru));
+        // Asked once, however often it is wanted meanwhile.
+        session.drive(|s| s.set_open(true));
+        until(&session, |s| s.texts_asked.is_none()).await;
+        session.with(|s| {
+            let texts = s.model.texts.as_ref().expect("the Russian texts");
+            assert_eq!(texts.locale(), Locale::Ru);
+            assert_eq!(texts.text(crate::i18n::Key::Send), "Отправить");
+        });
+
+        // The French pack does not read: the Russian texts stay, and opening asks again.
+        session.drive(|s| s.set_locale(Locale::Fr));
+        until(&session, |s| s.texts_asked.is_none()).await;
+        session.with(|s| {
+            assert_eq!(s.model.locale, Locale::Fr);
+            assert_eq!(s.model.texts.as_ref().map(Texts::locale), Some(Locale::Ru));
+        });
+        session.drive(|s| s.set_open(true));
+        assert_eq!(session.with(|s| s.texts_asked), Some(Locale::Fr));
+        until(&session, |s| s.texts_asked.is_none()).await;
+        session.drive(|s| s.set_open(false));
     }
 
     #[wasm_bindgen_test]

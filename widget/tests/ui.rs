@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use natter_sdk::protocol::AgentCard;
+use natter_widget::i18n::Texts;
 use natter_widget::model::{Appearance, Connection, Delivery, Line, Locale, Model, Routing, Side};
 use natter_widget::ui::{Intent, Ui};
 use wasm_bindgen::{JsCast, JsValue};
@@ -118,9 +119,23 @@ fn ada() -> Side {
     }
 }
 
+// The widget's texts, the very catalogue `cargo xtask build-widget` writes the packs from.
+#[allow(dead_code)]
+#[path = "../src/i18n/catalog.rs"]
+mod catalog;
+
+/// The texts of `locale`, read from its pack as the session reads a fetched one.
+fn texts(locale: Locale) -> Option<Texts> {
+    let pack = catalog::rows(locale as usize)
+        .collect::<Vec<_>>()
+        .join("\n");
+    Texts::parse(locale, pack)
+}
+
 fn model() -> Model {
     Model {
         open: true,
+        texts: texts(Locale::En),
         appearance: Appearance {
             site_name: "Shop".into(),
             ..Appearance::default()
@@ -459,7 +474,7 @@ fn launcher_close_and_escape_emit_intents() {
     assert_eq!(f.taken(), [Intent::Close]);
 
     // Escape from the composer closes and hands focus back to the launcher.
-    f.ui.as_ref().unwrap().focus_composer();
+    f.ui.as_mut().unwrap().focus_composer();
     let composer = f.find(".natter-composer");
     assert!(
         f.root
@@ -478,7 +493,7 @@ fn launcher_close_and_escape_emit_intents() {
     );
 
     // Closing by render while focus is inside the panel also returns it to the launcher.
-    f.ui.as_ref().unwrap().focus_composer();
+    f.ui.as_mut().unwrap().focus_composer();
     let mut closed = model();
     closed.open = false;
     f.render(&closed);
@@ -627,6 +642,7 @@ fn routing_status_and_language() {
     assert_eq!(f.all(".natter-routing .natter-avatar").len(), 1);
 
     m.locale = Locale::Ru;
+    m.texts = texts(Locale::Ru);
     m.routing = Routing::Closed;
     f.render(&m);
     assert_eq!(
@@ -672,4 +688,37 @@ fn dropping_the_ui_removes_what_it_added() {
     assert!(!launcher.has_attribute("aria-expanded"));
     launcher.click();
     assert!(f.taken().is_empty());
+}
+
+#[wasm_bindgen_test]
+fn the_panel_waits_for_its_texts_and_then_takes_the_focus_asked_for() {
+    let mut f = Fixture::new(true);
+    let mut m = Model {
+        texts: None,
+        ..model()
+    };
+    f.render(&m);
+    // Asked to open, with nothing to say yet: nothing is drawn, and focus is remembered.
+    f.ui.as_mut().unwrap().focus_composer();
+    let panel = f.find(".natter-panel");
+    let launcher = f.find(".natter-launcher");
+    assert!(panel.has_attribute("hidden"));
+    assert_eq!(launcher.get_attribute("aria-label"), None);
+    assert_eq!(f.find(".natter-title").text_content().as_deref(), Some(""));
+
+    m.texts = texts(Locale::Fr);
+    f.render(&m);
+    assert!(!panel.has_attribute("hidden"));
+    assert_eq!(panel.get_attribute("lang").as_deref(), Some("fr"));
+    assert_eq!(
+        launcher.get_attribute("aria-label").as_deref(),
+        Some("Discuter avec nous")
+    );
+    let composer = f.find(".natter-composer");
+    assert!(
+        f.root
+            .active_element()
+            .unwrap()
+            .is_same_node(Some(&composer))
+    );
 }

@@ -19,6 +19,7 @@ mod budget;
 mod console;
 mod gzip_order;
 mod mongod;
+mod texts;
 mod unused_shims;
 mod wasm_module;
 mod widget;

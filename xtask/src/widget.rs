@@ -78,7 +78,11 @@ pub fn build(root: &Path) -> Result<()> {
     let glue = rename_glue(&glue, &String::from_utf8_lossy(&minified.stdout), &module)?;
     fs::write(&glue_path, glue).context("writing the renamed glue")?;
 
-    // Minifies and hashes the assets into widget/dist, then checks the size budget on them.
+    // The texts, one pack per language, which the widget fetches (see texts.rs).
+    crate::texts::write(&root.join("npm/texts"))?;
+
+    // Minifies and hashes the assets (the packs too) into widget/dist, then checks the size
+    // budget on them.
     run_command(
         Command::new("node")
             .current_dir(root)

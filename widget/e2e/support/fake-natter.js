@@ -5,7 +5,7 @@
 // delay or fail the glue's requests to see the loader's waiting and retrying.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,9 @@ export class FakeNatter {
     const fake = new FakeNatter();
     fake.tmp = mkdtempSync(join(tmpdir(), 'natter-loader-'));
     fake.dist = join(fake.tmp, 'dist');
-    mkdirSync(join(fake.tmp, 'npm'));
+    // A text pack for the build to name (the fake glue fetches none).
+    mkdirSync(join(fake.tmp, 'npm/texts'), { recursive: true });
+    writeFileSync(join(fake.tmp, 'npm/texts/en.txt'), 'Chat with us');
     execFileSync(
       process.execPath,
       [

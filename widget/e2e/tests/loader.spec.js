@@ -38,7 +38,17 @@ test('draws the launcher at once and opens the panel on a click made while the w
 
   const mounts = (await fakeLog(page)).filter(([call]) => call === 'mount');
   expect(mounts).toEqual([
-    ['mount', { siteKey: 'demo-site-key', apiBase: fake.base, locale: undefined, open: true }],
+    [
+      'mount',
+      {
+        siteKey: 'demo-site-key',
+        apiBase: fake.base,
+        // Where the text packs are: the prefix the widget adds `<language>.txt` to.
+        texts: `${fake.base}/widget/${fake.manifest.texts.en.slice(0, -'en.txt'.length)}`,
+        locale: undefined,
+        open: true,
+      },
+    ],
   ]);
   // The glue and the wasm come from natter's host, once.
   expect(fake.glueRequests()).toHaveLength(1);

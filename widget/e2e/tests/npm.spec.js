@@ -59,11 +59,14 @@ test.beforeAll(() => {
     ],
     { cwd: work, stdio: 'pipe' },
   );
-  // The widget's wasm module, where the bundle's `new URL('./pkg/…', import.meta.url)` points
-  // (esbuild leaves that URL alone).
-  cpSync(join(work, 'node_modules/natter-widget/pkg'), join(work, 'dist/boot/pkg'), {
-    recursive: true,
-  });
+  // The widget's wasm module and text packs, where the bundle's `new URL('./pkg/…',
+  // import.meta.url)` and `new URL('./texts/…', import.meta.url)` point (esbuild leaves those
+  // URLs alone).
+  for (const dir of ['pkg', 'texts']) {
+    cpSync(join(work, 'node_modules/natter-widget', dir), join(work, 'dist/boot', dir), {
+      recursive: true,
+    });
+  }
   writeFileSync(
     join(work, 'dist/boot/index.html'),
     '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>boot</title>' +
@@ -86,6 +89,10 @@ test('the package installed from its tarball has what it promises', () => {
     'pkg/natter_widget_bg.wasm',
     'pkg-client/natter_chat_client.js',
     'pkg-client/natter_chat_client_bg.wasm',
+    'texts/en.txt',
+    'texts/fr.txt',
+    'texts/ru.txt',
+    'texts/pt.txt',
   ]) {
     expect(existsSync(join(installed, file)), file).toBe(true);
   }

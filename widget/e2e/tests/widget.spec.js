@@ -221,6 +221,35 @@ test('the JS API: events, open and close, shutdown', async ({ page, site }) => {
   await expect(lines(page, { side: 'agent' })).toHaveCount(0);
 });
 
+test.describe('a visitor whose browser prefers Russian', () => {
+  test.use({ locale: 'ru-RU' });
+
+  test('reads the widget in Russian, then in French after setLocale, fetching only those texts', async ({ page, site }) => {
+    const packs = [];
+    page.on('response', (response) => {
+      const pack = /\/widget\/natter-texts\.[0-9a-f]{8}-(\w+)\.txt$/.exec(response.url());
+      if (pack) packs.push([pack[1], response.status(), response.headers()['cache-control']]);
+    });
+    await page.goto(site.url('/plain.html'));
+    await ensureOpen(page);
+    await expect(launcher(page)).toHaveAttribute('aria-label', 'Написать нам');
+    await expect(panel(page)).toHaveAttribute('lang', 'ru');
+    await expect(composer(page)).toHaveAttribute('placeholder', 'Напишите сообщение…');
+    await expect(panel(page).locator('.natter-send')).toHaveAttribute('aria-label', 'Отправить');
+
+    await page.evaluate(() => window.Natter.setLocale('fr'));
+    await expect(panel(page)).toHaveAttribute('lang', 'fr');
+    await expect(composer(page)).toHaveAttribute('placeholder', 'Écrivez un message…');
+    await expect(launcher(page)).toHaveAttribute('aria-label', 'Discuter avec nous');
+    // Only the two languages shown were fetched, each once, and may be cached for good.
+    expect(packs.map(([language, code]) => [language, code])).toEqual([
+      ['ru', 200],
+      ['fr', 200],
+    ]);
+    for (const [, , cacheControl] of packs) expect(cacheControl).toContain('immutable');
+  });
+});
+
 /** A site user's `identify()` fields: a fresh id and the hash the site's server would compute
  * with the identity secret (the demo's is public). */
 const siteUser = (prefix) => {

@@ -51,7 +51,7 @@ impl Mounted {
         self.session.drive(|s| s.set_open(open));
         self.session
             .emit(if open { "open" } else { "close" }, JsValue::UNDEFINED);
-        if open && let Ok(ui) = self.ui.try_borrow() {
+        if open && let Ok(mut ui) = self.ui.try_borrow_mut() {
             ui.focus_composer();
         }
     }
@@ -96,9 +96,10 @@ impl Mounted {
         Ok(JsValue::UNDEFINED)
     }
 
-    /// Shows the interface in `locale` (one copy for `mount` and `setLocale`).
+    /// Shows the interface in `locale` once its texts are here (one copy for `mount` and
+    /// `setLocale`).
     fn set_locale(&self, locale: Locale) {
-        self.session.drive(|s| s.model.locale = locale);
+        self.session.drive(|s| s.set_locale(locale));
     }
 
     fn intent(&self, intent: Intent) {
@@ -124,8 +125,12 @@ impl Mounted {
 }
 
 /// Mounts the widget into `root` (a shadow root the caller attached to its host element).
-/// Options: `siteKey` and `apiBase` (the natter server's URL), optional `locale` (`en`, `fr`,
-/// `ru`, `pt`; default from the browser) and `open` (open the panel at once).
+/// Options: `siteKey` and `apiBase` (the natter server's URL), `texts` (where the texts of each
+/// language are, the packs `cargo xtask build-widget` writes: `{ en: url, fr: url, ru: url,
+/// pt: url }`, as `npm/index.js` gives them, or a prefix to which `<language>.txt` is appended,
+/// as the loader does), optional `locale` (`en`, `fr`, `ru`, `pt`; default from the browser)
+/// and `open` (open the panel at once). The panel shows once the texts of its language have
+/// arrived.
 ///
 /// Returns the widget's API as one function, `widget(method, a, b)`, where `method` numbers
 /// `open`, `close`, `toggle`, `identify`, `setLocale`, `sendMessage`, `shutdown`, `on`, `off`
@@ -148,7 +153,13 @@ pub fn mount(root: ShadowRoot, options: JsValue) -> Result<JsValue, JsError> {
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
 
+    let texts = Reflect::get(&options, &JsValue::from_str("texts")).unwrap_or_default();
+    if texts.is_null_or_undefined() {
+        return Err(JsError::new("natter: texts is required"));
+    }
+
     let session = Session::new(&site_key, &api_base, None);
+    session.texts_at(texts);
     // Built with the interface in place (the interface's intents reach the widget through a
     // weak reference made first), rather than an `Option` filled in afterwards.
     let mounted = Rc::new_cyclic(|weak: &Weak<Mounted>| {

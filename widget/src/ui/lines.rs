@@ -9,14 +9,14 @@
 use natter_sdk::protocol::AgentCard;
 
 use super::dom::{DateFormat, Dom};
-use crate::i18n::{self, Key};
-use crate::model::{Delivery, Line, Locale, Model, Side};
+use crate::i18n::{Key, Texts};
+use crate::model::{Delivery, Line, Model, Side};
 use crate::prelude::*;
 
 /// What drawing a line needs besides the line itself.
 pub struct LineContext<'a> {
     pub doc: &'a Dom,
-    pub locale: Locale,
+    pub texts: &'a Texts,
     /// Hours and minutes, in the widget's language.
     pub time: &'a DateFormat,
     /// Weekday, day and month, for day separators.
@@ -144,7 +144,7 @@ impl LineView {
         if matches!(line.side, Side::Visitor) {
             // The log is read aloud line by line; say whose line it is.
             doc.child(&element, "span", "natter-sr")
-                .set_text(i18n::text(cx.locale, Key::You));
+                .set_text(cx.texts.text(Key::You));
         }
         doc.child(&element, "div", "natter-text")
             .set_text(&line.text);
@@ -212,7 +212,7 @@ impl LineView {
         if line.delivery == Delivery::Sent {
             meta.set_text(&cx.time.format(line.at as f64));
         } else {
-            meta.set_text(i18n::text(cx.locale, label));
+            meta.set_text(cx.texts.text(label));
         }
         // The time and "Sending…" would be announced again at every change of state; only a
         // failure matters to someone listening.
@@ -221,7 +221,7 @@ impl LineView {
         if failed {
             let dismiss = cx.doc.child(meta, "button", "natter-dismiss");
             dismiss.set("type", "button");
-            dismiss.set_text(i18n::text(cx.locale, Key::Remove));
+            dismiss.set_text(cx.texts.text(Key::Remove));
         }
     }
 
@@ -240,7 +240,7 @@ impl LineView {
         let name = name
             .as_deref()
             .filter(|name| !name.is_empty())
-            .unwrap_or(i18n::text(cx.locale, Key::Advisor));
+            .unwrap_or(cx.texts.text(Key::Advisor));
         let picture = cx
             .assigned
             .filter(|agent| agent.id == *id)

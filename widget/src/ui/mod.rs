@@ -26,7 +26,7 @@ use wasm_bindgen::JsValue;
 use self::dom::{DateFormat, Dom, StyleSheet};
 use self::events::{Listener, Shared, fit_to_viewport};
 use self::lines::{LineContext, LineList};
-use crate::i18n::{self, Key};
+use crate::i18n::{self, Key, Texts};
 use crate::model::{Connection, Locale, Model, Routing};
 use crate::prelude::*;
 
@@ -203,6 +203,8 @@ pub struct Ui {
     locale: Option<Locale>,
     /// Whether the panel was drawn open.
     open: Option<bool>,
+    /// Focus goes to the composer once the panel is drawn open (see [`Ui::focus_composer`]).
+    focus_on_open: bool,
     /// What each [`Ui::changed`] call of the last render recorded, by call order (see there).
     drawn: Vec<Option<String>>,
     /// Which `drawn` entry the next [`Ui::changed`] call compares with.
@@ -274,6 +276,7 @@ impl Ui {
             formats: None,
             locale: None,
             open: None,
+            focus_on_open: false,
             drawn: Vec::new(),
             cursor: 0,
             changes: 0,
@@ -292,17 +295,21 @@ impl Ui {
     /// instead of a remembered copy of the model and a comparison per part (wasm −0.1 KB
     /// gzip).
     pub fn render(&mut self, model: &Model, now_ms: f64) {
+        let Some(texts) = model.texts.as_ref() else {
+            // Nothing to say it with yet: the panel waits for its words (see `Model::texts`).
+            return;
+        };
         // Whether the visitor is reading the latest messages. Read before anything is written,
         // so that the browser answers from the layout it has instead of computing a new one.
         let scroll = self.node(SCROLL);
         let at_bottom =
             scroll.scroll_height() - scroll.scroll_top() - scroll.client_height() < 40.0;
 
-        let locale = model.locale;
+        let locale = texts.locale();
         if self.locale != Some(locale) {
             self.apply_locale(locale);
         }
-        let text = |key| Some(i18n::text(locale, key));
+        let text = |key| Some(texts.text(key));
         self.cursor = 0;
         for element in [LAUNCHER, PANEL] {
             self.put(element, "lang", Some(locale.tag()));
@@ -344,20 +351,20 @@ impl Ui {
         self.put(BADGE, "", Some(&count));
         self.put(BADGE, "hidden", flag(unread == 0));
         // The badge is hidden from assistive technology; the launcher's name carries the count.
-        let mut label = String::from(i18n::text(locale, Key::OpenChat));
+        let mut label = String::from(texts.text(Key::OpenChat));
         if unread > 0 {
             label.push_str(", ");
-            label.push_str(&i18n::unread(locale, unread));
+            label.push_str(&texts.unread(unread));
         }
         self.put(LAUNCHER, "aria-label", Some(&label));
 
-        self.draw_connection(&model.connection, locale, now_ms);
+        self.draw_connection(&model.connection, texts, now_ms);
 
         let changes = self.changes;
-        self.draw_routing(&model.routing, locale);
+        self.draw_routing(&model.routing, texts);
         let typing = model.agent_typing.as_deref();
         self.put(TYPING, "hidden", flag(typing.is_none()));
-        let typing = typing.map(|name| i18n::agent_typing(locale, name));
+        let typing = typing.map(|name| texts.agent_typing(name));
         self.put(TYPING_TEXT, "", typing.as_deref());
         let mut changed = self.changes != changes;
 
@@ -365,7 +372,7 @@ impl Ui {
         if let Some((time, day)) = &self.formats {
             let cx = LineContext {
                 doc: &self.doc,
-                locale,
+                texts,
                 time,
                 day,
                 assigned: match &model.routing {
@@ -392,9 +399,14 @@ impl Ui {
         }
     }
 
-    /// Moves focus into the composer (after opening).
-    pub fn focus_composer(&self) {
-        self.node(COMPOSER).focus();
+    /// Moves focus into the composer (after opening), or, if the panel is not drawn open yet
+    /// (its texts are on their way), as soon as it is.
+    pub fn focus_composer(&mut self) {
+        if self.open == Some(true) {
+            self.node(COMPOSER).focus();
+        } else {
+            self.focus_on_open = true;
+        }
     }
 
     fn node(&self, index: u8) -> &Dom {
@@ -460,7 +472,7 @@ impl Ui {
         self.lines.clear();
     }
 
-    fn draw_connection(&mut self, connection: &Connection, locale: Locale, now_ms: f64) {
+    fn draw_connection(&mut self, connection: &Connection, texts: &Texts, now_ms: f64) {
         let (state, message, retry_at) = match *connection {
             Connection::Idle => ("idle", None, None),
             Connection::Connecting => ("connecting", Some(Key::Connecting), None),
@@ -480,7 +492,7 @@ impl Ui {
         self.put(STATUS, "hidden", flag(message.is_none()));
         // Written only when the text changes (not at each tick of the countdown), so that the
         // status is announced once.
-        self.put(STATUS_TEXT, "", message.map(|key| i18n::text(locale, key)));
+        self.put(STATUS_TEXT, "", message.map(|key| texts.text(key)));
         self.put(RETRY, "hidden", flag(retry_at.is_none()));
         // Refused is for good: writing would only pile up messages that can never leave.
         for control in [COMPOSER, SEND] {
@@ -493,12 +505,12 @@ impl Ui {
             let whole = wait as u32;
             whole.saturating_add(u32::from(f64::from(whole) < wait))
         });
-        let countdown = (seconds > 0).then(|| i18n::retry_in(locale, seconds));
+        let countdown = (seconds > 0).then(|| texts.retry_in(seconds));
         self.put(COUNTDOWN, "", countdown.as_deref());
         self.put(COUNTDOWN, "hidden", flag(seconds == 0));
     }
 
-    fn draw_routing(&mut self, routing: &Routing, locale: Locale) {
+    fn draw_routing(&mut self, routing: &Routing, texts: &Texts) {
         let mut agent = None;
         let (state, line) = match routing {
             Routing::None => ("none", String::new()),
@@ -506,18 +518,18 @@ impl Ui {
                 position,
                 estimated_wait_ms,
             } => {
-                let mut line = i18n::queue_position(locale, *position);
+                let mut line = texts.queue_position(*position);
                 if let Some(wait) = estimated_wait_ms {
                     let minutes = wait.div_ceil(60_000).clamp(1, u64::from(u32::MAX)) as u32;
                     line.push(' ');
-                    line.push_str(&i18n::wait_minutes(locale, minutes));
+                    line.push_str(&texts.wait_minutes(minutes));
                 }
                 ("queued", line)
             }
             Routing::Away { message } => (
                 "away",
                 if message.is_empty() {
-                    i18n::text(locale, Key::Away)
+                    texts.text(Key::Away)
                 } else {
                     message
                 }
@@ -525,9 +537,9 @@ impl Ui {
             ),
             Routing::Assigned { agent: card } => {
                 agent = Some(card);
-                ("assigned", i18n::agent_joined(locale, &card.name))
+                ("assigned", texts.agent_joined(&card.name))
             }
-            Routing::Closed => ("closed", i18n::text(locale, Key::Closed).to_owned()),
+            Routing::Closed => ("closed", texts.text(Key::Closed).to_owned()),
         };
         // The avatar is drawn anew when anything it shows changed; all three are recorded (no
         // short-circuit), so that the calls stay the same every time.
@@ -571,6 +583,9 @@ impl Ui {
             fit_to_viewport(&self.shared);
             // Hidden, the list had no height to scroll; show the latest messages.
             self.scroll_to_bottom();
+            if core::mem::take(&mut self.focus_on_open) {
+                self.node(COMPOSER).focus();
+            }
         } else if was_open && focus_inside {
             launcher.focus();
         }

@@ -34,6 +34,8 @@ pub fn content_type(name: &str) -> &'static str {
         // The console's page.
         "html" => "text/html; charset=utf-8",
         "json" | "map" => "application/json",
+        // The widget's text packs.
+        "txt" => "text/plain; charset=utf-8",
         "svg" => "image/svg+xml",
         _ => "application/octet-stream",
     }
@@ -124,6 +126,10 @@ mod tests {
             "text/css; charset=utf-8"
         );
         assert_eq!(content_type("manifest.json"), "application/json");
+        assert_eq!(
+            content_type("natter-texts-ru.1234abcd.txt"),
+            "text/plain; charset=utf-8"
+        );
         assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
         assert_eq!(content_type("LICENSE"), "application/octet-stream");
     }
