@@ -1338,6 +1338,9 @@ impl ClientCore {
 }
 
 /// The earlier of two optional instants.
+// Not inlined: `poll_timeout` and `Outbox::next_retry` call it four times, and a copy of its
+// match at each call cost ~45 B more zopfli gzip of the widget's wasm.
+#[inline(never)]
 fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
