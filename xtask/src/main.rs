@@ -18,6 +18,7 @@
 mod budget;
 mod console;
 mod gzip_order;
+mod location_names;
 mod mongod;
 mod texts;
 mod unused_shims;

@@ -1,4 +1,5 @@
-//! Takes out of the function table the closure shims that wasm-bindgen leaves there unused.
+//! Takes out of the function table the functions that wasm-bindgen leaves there unused: closure
+//! shims and js-sys' JSPI task waker.
 //!
 //! Every closure type that appears in a binding's signature (including js-sys' own, which are
 //! always linked in) gets an `invoke` shim whose address its type description takes, which puts
@@ -10,9 +11,20 @@
 //! (vtables hold a closure's own methods, which `call_indirect` reaches). On the widget's bubble
 //! that is 40-odd shims, over 1 KB gzip.
 //!
+//! js-sys' JSPI task waker is the same case: its four `RawWakerVTable` functions
+//! (`js_sys::futures::jspi::task_waker::raw_*`) are in the table because the vtable, a static in
+//! the data section that wasm-opt cannot see into, holds their indices. A waker with that vtable
+//! is only ever made by `task_waker` (private to js-sys' `futures/jspi.rs`), which only
+//! `SpawnedTask::poll` calls, which only the exported `__wbg_jspi_task_poll` calls; `raw_clone`
+//! only copies an existing one. wasm-bindgen deletes that export (and so that whole chain) from
+//! a module without `#[wasm_bindgen(jspi)]` exports, so when no function of that name is left
+//! no such waker can exist and nothing can call the four. They and what they reach (the task's
+//! wake and drop, a `RefCell` panic location) are ~0.1 KB gzip on the bubble. Should a later
+//! js-sys keep the export, or the widget use JSPI, the entries stay as they are.
+//!
 //! Each such entry is pointed at one added function whose body is `unreachable`, so that if
 //! anything ever did call one through the table it would trap loudly rather than run
-//! something else. The entries keep their positions; wasm-opt then drops the shims that no
+//! something else. The entries keep their positions; wasm-opt then drops the functions that no
 //! export or call still reaches.
 
 use std::path::Path;
@@ -28,11 +40,18 @@ use crate::wasm_module::{
 /// How rustc's symbol names (kept in the `name` section) spell the shims.
 const SHIM_PREFIX: &str = "wasm_bindgen::convert::closures::_::invoke::";
 
+/// How they spell the functions of js-sys' JSPI task waker vtable.
+const JSPI_WAKER_PREFIX: &str = "js_sys::futures::jspi::task_waker::raw_";
+
+/// js-sys' JSPI poll entry, the only way to a task waker (see the module doc).
+const JSPI_POLL: &str = "__wbg_jspi_task_poll";
+
 /// The trap's body: no locals, `unreachable`, `end`.
 const TRAP_BODY: [u8; 3] = [0x00, 0x00, 0x0b];
 
-/// Clears the closure shims' table entries of the module at `wasm`, in place, and returns how
-/// many there were. The module must still have its `name` section (wasm-bindgen's output does).
+/// Clears the unused table entries (closure shims, JSPI waker) of the module at `wasm`, in
+/// place, and returns how many there were. The module must still have its `name` section
+/// (wasm-bindgen's output does).
 pub fn clear(wasm: &Path) -> Result<usize> {
     let module = std::fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
     let (cleared, module) = cleared(&module)?;
@@ -63,10 +82,11 @@ fn cleared(module: &[u8]) -> Result<(usize, Vec<u8>)> {
     let defined = defined.context("the module defines no functions")?;
     // The added trap, after the defined functions.
     let trap = imported + defined;
-    let is_shim = |index: usize| {
-        names
-            .get(&index)
-            .is_some_and(|n| n.starts_with(SHIM_PREFIX))
+    let jspi_unused = !names.values().any(|name| name == JSPI_POLL);
+    let is_unused = |index: usize| {
+        names.get(&index).is_some_and(|name| {
+            name.starts_with(SHIM_PREFIX) || (jspi_unused && name.starts_with(JSPI_WAKER_PREFIX))
+        })
     };
 
     let mut cleared = 0;
@@ -83,7 +103,7 @@ fn cleared(module: &[u8]) -> Result<(usize, Vec<u8>)> {
                 Some(appended(contents, &body)?)
             }
             ELEMENT_SECTION => {
-                let (count, elements) = with_entries_replaced(contents, &is_shim, trap)?;
+                let (count, elements) = with_entries_replaced(contents, &is_unused, trap)?;
                 cleared = count;
                 Some(elements)
             }
@@ -182,9 +202,9 @@ mod tests {
         section(CUSTOM_SECTION, &contents)
     }
 
-    /// One imported function, then three defined ones (two shims and an ordinary function),
-    /// all three in the table from index 1.
-    fn module(with_names: bool) -> Vec<u8> {
+    /// One imported function, then three defined ones named `names` (no name section when
+    /// empty), all three in the table from index 1.
+    fn module(names: &[&str]) -> Vec<u8> {
         let mut m = b"\0asm\x01\0\0\0".to_vec();
         m.extend(section(TYPE_SECTION, &[1, 0x60, 0, 0]));
         m.extend(section(IMPORT_SECTION, &[1, 1, b'm', 1, b'f', 0, 0]));
@@ -196,20 +216,32 @@ mod tests {
             CODE_SECTION,
             &[[3].as_slice(), &body, &body, &body].concat(),
         ));
-        if with_names {
-            m.extend(name_section(&[
-                (0, "imported"),
-                (1, "wasm_bindgen::convert::closures::_::invoke::h1"),
-                (2, "wasm_bindgen::convert::closures::_::invoke::h2"),
-                (3, "natter_widget::other"),
-            ]));
+        if !names.is_empty() {
+            let mut all = vec![(0, "imported")];
+            all.extend(names.iter().enumerate().map(|(at, name)| (at + 1, *name)));
+            m.extend(name_section(&all));
         }
         m
     }
 
+    /// The element section of `cleared`'s output for a module with `names`, and the count.
+    fn elements_after_clearing(names: &[&str]) -> (usize, Vec<u8>) {
+        let (cleared, out) = cleared(&module(names)).unwrap();
+        let sections = sections(&out).unwrap();
+        let (_, elements) = sections
+            .into_iter()
+            .find(|(id, _)| *id == ELEMENT_SECTION)
+            .unwrap();
+        (cleared, out[elements].to_vec())
+    }
+
     #[test]
     fn the_shims_entries_point_at_an_added_trap() {
-        let module = module(true);
+        let module = module(&[
+            "wasm_bindgen::convert::closures::_::invoke::h1",
+            "wasm_bindgen::convert::closures::_::invoke::h2",
+            "natter_widget::other",
+        ]);
         let (cleared, out) = cleared(&module).unwrap();
         assert_eq!(cleared, 2);
         let (before, after) = (sections(&module).unwrap(), sections(&out).unwrap());
@@ -230,7 +262,20 @@ mod tests {
     }
 
     #[test]
+    fn the_jspi_waker_is_cleared_only_without_the_jspi_poll_export() {
+        let wake = "js_sys::futures::jspi::task_waker::raw_wake::h1";
+        let drop = "js_sys::futures::jspi::task_waker::raw_drop::h2";
+        let (cleared, elements) = elements_after_clearing(&[wake, drop, "natter_widget::other"]);
+        assert_eq!(cleared, 2);
+        assert_eq!(elements, [1, 0, 0x41, 1, 0x0b, 3, 4, 4, 3]);
+        // With the poll entry still there a waker can exist, so its functions stay reachable.
+        let (cleared, elements) = elements_after_clearing(&[wake, drop, JSPI_POLL]);
+        assert_eq!(cleared, 0);
+        assert_eq!(elements, [1, 0, 0x41, 1, 0x0b, 3, 1, 2, 3]);
+    }
+
+    #[test]
     fn a_module_without_names_is_refused() {
-        assert!(cleared(&module(false)).is_err());
+        assert!(cleared(&module(&[])).is_err());
     }
 }

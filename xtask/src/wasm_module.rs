@@ -1,6 +1,6 @@
 //! Just enough of the wasm binary format for xtask's post-processing of the widget's module
-//! (`gzip_order.rs`, `unused_shims.rs`): the sections, the function imports and names, and the
-//! code section's bodies. Anything it does not understand is an error, never a guess.
+//! (`gzip_order.rs`, `unused_shims.rs`, `location_names.rs`): the sections, the function
+//! imports and names, and the code section's bodies. Anything it does not understand is an error, never a guess.
 
 use std::collections::HashMap;
 use std::ops::Range;

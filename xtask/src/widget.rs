@@ -11,7 +11,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{cargo, ensure_wasm_target, on_path, run_command};
+use crate::{WASM_TARGET, cargo, ensure_wasm_target, on_path, run_command};
 
 /// wasm-pack's version, installed from crates.io when missing.
 const WASM_PACK_VERSION: &str = "0.15.1";
@@ -146,6 +146,11 @@ fn wasm_pack_optimized(
             // wasm-pack passes what follows `--` to cargo.
             .arg("--")
             .args(cargo_features)
+            .arg("--config")
+            .arg(format!(
+                "target.{WASM_TARGET}.rustflags={:?}",
+                path_remapping()
+            ))
             .env("CARGO_TARGET_DIR", target_dir(root)),
     )
     .with_context(|| format!("wasm-pack could not build the widget ({out_name})"))?;
@@ -153,7 +158,12 @@ fn wasm_pack_optimized(
     let wasm = root.join(format!("npm/{out_dir}/{out_name}_bg.wasm"));
     // Before wasm-opt, while the function names are still there.
     let cleared = crate::unused_shims::clear(&wasm)?;
-    println!("{out_name}: {cleared} unused closure shims taken out of the function table");
+    println!(
+        "{out_name}: {cleared} unused functions (closure shims, JSPI waker) taken out of the function table"
+    );
+    // The panic locations' file names, dead bytes (~0.13 KB gzip on the bubble).
+    let blanked = crate::location_names::blank(&wasm)?;
+    println!("{out_name}: {blanked} panic locations' file names blanked");
     run_command(
         Command::new(wasm_opt)
             // Measured on the bubble (gzip): merging similar functions and re-deriving the
@@ -163,7 +173,11 @@ fn wasm_pack_optimized(
             // them all by default) makes the module a little larger but ~2.6 KB smaller gzipped:
             // the merged giants compress worse than the functions they were made of (20 was the
             // best of 0 to 200). `--gufa`, `--type-ssa`, -Os and `--low-memory-unused` gained
-            // nothing worth their risk.
+            // nothing worth their risk; nor did `--zero-filled-memory`,
+            // `--generate-global-effects`, `--monomorphize`, `--local-cse` or
+            // `--dae-optimizing`. `--ignore-implicit-traps` (~55 B) and `-tnh` (~0.65 KB) would
+            // let binaryen assume that a load out of bounds, or a panic's `unreachable`, never
+            // happens, and drop the checks that stop the program there: not taken.
             .args([
                 "--merge-similar-functions",
                 "--flatten",
@@ -189,6 +203,47 @@ fn wasm_pack_optimized(
     // Then the same functions in an order that gzips ~0.45 KB smaller.
     crate::gzip_order::reorder(wasm_opt, &WASM_FEATURES, &wasm)?;
     Ok(wasm)
+}
+
+/// rustc flags that take this machine's directories out of the file names the wasm embeds:
+/// the panic `Location`s of the crates.io (and git) dependencies spell out the full path of
+/// their source in cargo's home, e.g. `/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/
+/// js-sys-0.3.107/src/futures/jspi.rs`. They are dead bytes here (the no_std panic handler traps
+/// without reading them; wasm-opt cannot drop data) and made the module differ between machines.
+/// Remapped, such a name is `js-sys-0.3.107/src/futures/jspi.rs` (−70 B gzip on the bubble);
+/// the workspace's own are relative already (cargo names its members' sources so). The standard
+/// library's names (`/rustc/<commit>/library/...`) are compiled into its prebuilt rlibs, out of
+/// reach of this flag: `location_names.rs` blanks those, and the shortened ones, in the module
+/// (which still gains 27 B from the shorter names before that). Cargo's `trim-paths` profile
+/// setting would do this but is unstable.
+///
+/// Passed as `target.wasm32-unknown-unknown.rustflags`, so native builds and the host's build
+/// scripts are untouched, and cargo keeps these artifacts apart from the other wasm32 builds
+/// (different flags, different file names) instead of rebuilding back and forth. A `RUSTFLAGS`
+/// in the environment replaces them, as cargo's precedence has it.
+fn path_remapping() -> Vec<String> {
+    let mut prefixes = Vec::new();
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")));
+    if let Some(cargo_home) = cargo_home {
+        // One directory per registry (`index.crates.io-<hash>`), the crates inside.
+        if let Ok(registries) = fs::read_dir(cargo_home.join("registry/src")) {
+            prefixes.extend(registries.flatten().map(|registry| registry.path()));
+        }
+        prefixes.push(cargo_home.join("git/checkouts"));
+    }
+    prefixes.sort();
+    prefixes
+        .iter()
+        .map(|prefix| {
+            format!(
+                "--remap-path-prefix={}{}=",
+                prefix.display(),
+                std::path::MAIN_SEPARATOR
+            )
+        })
+        .collect()
 }
 
 /// Applies wasm-opt's `--minify-imports-and-exports-and-modules` renaming to wasm-bindgen's
