@@ -386,6 +386,33 @@ fn lines_are_updated_by_key_not_rebuilt() {
 }
 
 #[wasm_bindgen_test]
+fn times_and_day_separators_are_written_in_the_widgets_language() {
+    const AT: i64 = 1_700_000_000_000;
+    let mut f = Fixture::new(true);
+    let mut m = model();
+    m.texts = texts(Locale::Fr);
+    m.lines = vec![line("m1", ada(), "Bonjour", AT, Delivery::Sent)];
+    f.render(&m);
+    // What `Intl.DateTimeFormat` writes for the instant with these options, in French.
+    let written = |options: &str| -> String {
+        js_sys::Date::new(&JsValue::from_f64(AT as f64))
+            .to_locale_string("fr", &js_sys::JSON::parse(options).unwrap())
+            .into()
+    };
+    assert_eq!(
+        f.find(".natter-meta").text_content().unwrap(),
+        written(r#"{"timeStyle":"short"}"#)
+    );
+    let day = f.find(".natter-day").text_content().unwrap();
+    assert_eq!(
+        day,
+        written(r#"{"weekday":"long","day":"numeric","month":"long"}"#)
+    );
+    // 14 or 15 November 2023, depending on the time zone: the month's name, in French.
+    assert!(day.contains("novembre"), "{day}");
+}
+
+#[wasm_bindgen_test]
 fn lines_removed_or_moved_in_the_middle_keep_the_others_elements() {
     const DAY: i64 = 24 * 60 * 60 * 1000;
     let mut f = Fixture::new(true);

@@ -24,27 +24,23 @@ use crate::model::Locale;
 use crate::prelude::*;
 
 /// One language's texts: its pack, rows one per line (as `catalog` writes them).
+///
+/// Rows are found by walking the pack's bytes at each look-up ([`Texts::piece`]) rather than
+/// through a table of where each row ends, built at parse: the pack is about 1 KB and a render
+/// looks up some twenty rows, and the table (its `Vec<usize>`, its growth, its look-ups) took
+/// 14 B more of gzipped wasm. (`str::split` and its `memchr` would cost ~0.4 KB gzip.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Texts {
     locale: Locale,
     pack: String,
-    /// Where each row ends: the offset of its line break (the last, of the pack's end). Found
-    /// by a walk over the bytes: `str::split` and its `memchr` cost ~0.4 KB gzip of wasm.
-    ends: Vec<usize>,
 }
 
 impl Texts {
     /// The texts of `locale` in `pack`; `None` unless it has exactly the rows this version
     /// reads.
     pub fn parse(locale: Locale, pack: String) -> Option<Texts> {
-        let mut ends = Vec::new();
-        for (at, byte) in pack.bytes().enumerate() {
-            if byte == b'\n' {
-                ends.push(at);
-            }
-        }
-        ends.push(pack.len());
-        (ends.len() == ROWS).then_some(Texts { locale, pack, ends })
+        let rows = 1 + pack.bytes().filter(|&byte| byte == b'\n').count();
+        (rows == ROWS).then_some(Texts { locale, pack })
     }
 
     /// Their language.
@@ -59,12 +55,21 @@ impl Texts {
 
     /// Row `row`: a key's text, or a piece of a sentence.
     fn piece(&self, row: usize) -> &str {
-        let start = match row.checked_sub(1) {
-            Some(previous) => self.ends.get(previous).map_or(0, |end| end + 1),
-            None => 0,
-        };
-        let end = self.ends.get(row).copied().unwrap_or_default();
-        self.pack.get(start..end).unwrap_or_default()
+        let (mut start, mut line) = (0, 0);
+        for (at, byte) in self.pack.bytes().enumerate() {
+            if byte == b'\n' {
+                if line == row {
+                    return self.pack.get(start..at).unwrap_or_default();
+                }
+                line += 1;
+                start = at + 1;
+            }
+        }
+        if line == row {
+            self.pack.get(start..).unwrap_or_default()
+        } else {
+            ""
+        }
     }
 
     /// Builds the sentence whose pieces start at row `first` for `n`. Tables rather than code

@@ -1,5 +1,6 @@
 // Property reads and writes and argument-less method calls for the interface
-// (widget/src/ui/dom.rs), with the property named by its index in `NAMES`.
+// (widget/src/ui/dom.rs), with the property named by its index in `NAMES`; and the interface's
+// two date formats (`dateFormat`).
 //
 // Why: every imported function costs an entry in the wasm and a function in the JS glue, and a
 // property read or write is an import of its own for each property (`scrollTop`, `firstChild`,
@@ -44,3 +45,14 @@ export const set = (object, name, value) => {
 
 /** Calls method `NAMES[name]` of `object` without arguments. */
 export const call = (object, name) => object[NAMES[name]]();
+
+/**
+ * `Intl.DateTimeFormat` of `locale` for days (weekday, day and month) when `day`, else for
+ * times (hours and minutes). The options are written here rather than parsed from JSON text
+ * that the wasm holds (see `date_format` in dom.rs).
+ */
+export const dateFormat = (locale, day) =>
+  new Intl.DateTimeFormat(
+    locale,
+    day ? { weekday: 'long', day: 'numeric', month: 'long' } : { timeStyle: 'short' },
+  );

@@ -79,6 +79,12 @@ extern "C" {
     fn set_text(object: &JsValue, name: u32, value: &str);
     /// Calls a method without arguments.
     fn call(object: &JsValue, name: u32);
+    /// The time format of `locale` (hours and minutes), or with `day` its day format (weekday,
+    /// day and month). The options are written in `dom.js` instead of parsed from JSON text
+    /// (`JSON.parse` at each call, the option strings in the wasm) and this import replaces the
+    /// `Intl.DateTimeFormat` constructor's: first open −0.08 KB gzip (wasm −127 B, glue +48 B).
+    #[wasm_bindgen(js_name = dateFormat)]
+    pub fn date_format(locale: &str, day: bool) -> DateFormat;
 }
 
 /// A property holding a node, `None` when it is `null`.
@@ -274,12 +280,10 @@ extern "C" {
     #[wasm_bindgen(method, js_name = replaceSync)]
     pub fn replace_sync(this: &StyleSheet, text: &str);
 
-    /// `Intl.DateTimeFormat`.
+    /// `Intl.DateTimeFormat` (made by [`date_format`]).
     #[wasm_bindgen(js_namespace = Intl, js_name = DateTimeFormat)]
     pub type DateFormat;
 
-    #[wasm_bindgen(constructor, js_namespace = Intl, js_class = "DateTimeFormat")]
-    pub fn new(locale: &str, options: &JsValue) -> DateFormat;
     /// Formats an instant given in epoch milliseconds (`format` converts numbers itself).
     #[wasm_bindgen(method)]
     pub fn format(this: &DateFormat, epoch_ms: f64) -> String;

@@ -61,11 +61,11 @@ impl Listener {
 
     fn each(&self, register: fn(&Dom, &str, &wasm_bindgen::JsValue, bool)) {
         let function = self.closure.as_ref();
-        for kind in ROOT_EVENTS {
+        for kind in &ROOT_EVENTS {
             register(&self.root, kind, function, true);
         }
         if let Some(viewport) = &self.shared.viewport {
-            for kind in VIEWPORT_EVENTS {
+            for kind in &VIEWPORT_EVENTS {
                 register(viewport, kind, function, true);
             }
         }
