@@ -16,16 +16,17 @@
 // the numbers it is called with are listed in session.rs (`CORE_TIMER` and what follows it).
 
 /**
- * `fetch` of `apiBase + path`: a GET, or a POST of `body` as JSON unless `body` is undefined;
- * calls `on(tag + status, body text)` with the answer, or `on(tag)` once if the network (or
- * reading the body) failed. `token` may be undefined.
+ * `fetch` of `apiBase + path`, followed by `query` URI-encoded unless it is undefined: a GET, or
+ * a POST of `body` as JSON unless `body` is undefined; calls `on(tag + status, body text)` with
+ * the answer, or `on(tag)` once if the network (or reading the body) failed. `token` may be
+ * undefined.
  */
-export function request(apiBase, path, token, body, on, tag) {
+export function request(apiBase, path, query, token, body, on, tag) {
   const headers = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token != null) headers.authorization = 'Bearer ' + token;
   let status = 0;
-  fetch(apiBase + path, {
+  fetch(apiBase + path + (query == null ? '' : encodeURIComponent(query)), {
     method: body === undefined ? 'GET' : 'POST',
     headers,
     body: body && JSON.stringify(body),
@@ -42,7 +43,15 @@ export function request(apiBase, path, token, body, on, tag) {
  * a prefix to which `<language>.txt` is added (see `mount`'s `texts` option).
  */
 export const texts = (at, language, on, tag) =>
-  request(typeof at == 'string' ? at + language + '.txt' : at[language], '', null, undefined, on, tag);
+  request(
+    typeof at == 'string' ? at + language + '.txt' : at[language],
+    '',
+    null,
+    null,
+    undefined,
+    on,
+    tag,
+  );
 
 /**
  * Opens a WebSocket to `${apiBase}/v1/ws`, with `https://` as `wss://` and `http://` as `ws://`
@@ -84,59 +93,70 @@ export function hangUp(socket, code, reason) {
 }
 
 /**
- * `localStorage.getItem(prefix + name)`; nothing where storage is unavailable (it throws in
- * some privacy modes and sandboxed frames: the widget then works without memory).
+ * `localStorage.getItem(prefix + name)`, parsed as JSON if `json` (`null` when there is none,
+ * `undefined` when it is not JSON); `undefined` where storage is unavailable (it throws in some
+ * privacy modes and sandboxed frames: the widget then works without memory).
  */
-export function load(prefix, name) {
+export function load(prefix, name, json) {
   try {
-    return localStorage.getItem(prefix + name);
+    const text = localStorage.getItem(prefix + name);
+    return json ? JSON.parse(text) : text;
   } catch {}
 }
 
-/** Stores `value` under `prefix + name`, or removes that key when `value` is undefined. */
-export function store(prefix, name, value) {
+/**
+ * Stores `value` (as JSON text if `json`) under `prefix + name`, or removes that key when
+ * `value` is null or undefined.
+ */
+export function store(prefix, name, value, json) {
   try {
     value == null
       ? localStorage.removeItem(prefix + name)
-      : localStorage.setItem(prefix + name, value);
-  } catch {}
-}
-
-/** Stores `value` as JSON text under `prefix + name`. */
-export const keep = (prefix, name, value) => store(prefix, name, JSON.stringify(value));
-
-/**
- * The JSON value stored under `prefix + name`: `null` or `undefined` when there is none or it
- * is not JSON.
- */
-export function recall(prefix, name) {
-  try {
-    return JSON.parse(load(prefix, name));
+      : localStorage.setItem(prefix + name, json ? JSON.stringify(value) : value);
   } catch {}
 }
 
 /**
  * Calls `on(1)` when the browser goes online, `on(2)` when it goes offline, `on(3)` when the
- * page's visibility changes; returns whether it is offline now.
+ * page's visibility changes, and `on(5)` once in a microtask (once the running JavaScript is
+ * done); returns whether it is offline now.
  */
 export function watch(on) {
   addEventListener('online', () => on(1));
   addEventListener('offline', () => on(2));
   document.addEventListener('visibilitychange', () => on(3));
+  queueMicrotask(() => on(5));
   return !navigator.onLine;
 }
 
-/** Calls `on(what)` in a microtask. */
-export const soon = (on, what) => queueMicrotask(() => on(what));
-
-/** Whether the page is hidden (another tab, minimized). */
-export const hidden = () => document.hidden;
+/**
+ * What the page says, by number: whether it is hidden (another tab, minimized), its address
+ * (`location.href`), the browser's preferred languages, best first (`navigator.languages`, then
+ * `navigator.language`).
+ */
+export const read = (what) =>
+  what
+    ? what > 1
+      ? [...navigator.languages, navigator.language]
+      : location.href
+    : document.hidden;
 
 /**
- * The browser's preferred languages, best first: `navigator.languages`, then
- * `navigator.language`.
+ * `object[key]`; `undefined` where that throws (`object` null or undefined, or a getter that
+ * throws).
  */
-export const languages = () => [...navigator.languages, navigator.language];
+export function property(object, key) {
+  try {
+    return object[key];
+  } catch {}
+}
+
+/** `JSON.parse(text)`; `undefined` where `text` is no JSON. */
+export function parse(text) {
+  try {
+    return JSON.parse(text);
+  } catch {}
+}
 
 /** `visualViewport`, or `undefined` in a browser without it. */
 export const viewport = () => globalThis.visualViewport;
@@ -154,9 +174,6 @@ export function adopt(root, css) {
     return sheet;
   } catch {}
 }
-
-/** The page's address (`location.href`). */
-export const page = () => location.href;
 
 /** A `ChatMessage` of the JavaScript API (npm/index.d.ts); absent values become `null`. */
 export const chatMessage = (
@@ -185,20 +202,14 @@ export const record = (keys, ...values) =>
   Object.fromEntries(keys.split(',').map((key, i) => [key, values[i]]));
 
 /**
- * Registers `listener` for `event` in `listeners` (an array of `[event, listener]` pairs), or
- * with `add` false removes every registration of `listener` for `event`.
+ * Adds `[event, value]` to `list`: registers the listener `value` for `event` in `listeners`, or
+ * queues the event with its payload `value` in `events` for the next `dispatch`. With `add`
+ * false it removes every such pair from `list` (a listener for that event) instead.
  */
-export const listen = (listeners, event, listener, add) =>
+export const listen = (list, event, value, add) =>
   add
-    ? listeners.push([event, listener])
-    : listeners.splice(
-        0,
-        listeners.length,
-        ...listeners.filter(([e, l]) => e !== event || l !== listener),
-      );
-
-/** Queues `[event, payload]` in `events` for the next `dispatch`. */
-export const queue = (events, event, payload) => events.push([event, payload]);
+    ? list.push([event, value])
+    : list.splice(0, list.length, ...list.filter(([e, v]) => e !== event || v !== value));
 
 /**
  * Empties `events` and calls the listeners of each, in order, with its payload; what they

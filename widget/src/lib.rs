@@ -19,10 +19,10 @@
 //! ## Without std
 //!
 //! The wasm that ships is built with `--no-default-features` (no feature `std`): the crate is then
-//! `#![no_std]` (core + `alloc`, with talc as the allocator) and nothing it links uses `std`, so
-//! std's panic runtime is left out. Even with `panic = "abort"`, std's panic handler formats the
-//! panic message and its location for the panic hook, which keeps std's panicking and formatting
-//! code in the module. Without std the first open is ~1 KB gzip smaller (measured: 58,901 B
+//! `#![no_std]` (core + `alloc`, with lol_alloc as the allocator) and nothing it links uses
+//! `std`, so std's panic runtime is left out. Even with `panic = "abort"`, std's panic handler
+//! formats the panic message and its location for the panic hook, which keeps std's panicking
+//! and formatting code in the module. Without std the first open is ~1 KB gzip smaller (measured: 58,901 B
 //! instead of 59,913). Here a panic just traps (`unreachable`), which the browser reports as a
 //! `RuntimeError`; a build with feature `debug` brings std and readable panic messages back. The
 //! default feature `std` is for everything else: the native unit tests, clippy, and the browser
@@ -44,10 +44,15 @@ mod session;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
 
-// talc instead of std's dlmalloc: the same job in a fraction of dlmalloc's ~7 KB of wasm.
+// lol_alloc's free list (sorted by address, neighbours merged when freed) instead of std's
+// dlmalloc (~7 KB of wasm) or talc, whose size classes and bitfields cost first open 364 B gzip
+// more. Its searches walk the free list, which a chat widget's small heap keeps short. In its
+// spin lock rather than `AssumeSingleThreaded`, whose constructor is `unsafe` (forbidden here);
+// on one thread the lock is never contended.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
 
 /// The part of std's prelude that `core`'s lacks, for modules that must also compile without std.
 // Natively only the pure modules are compiled, and they use just part of it.
@@ -65,4 +70,34 @@ mod prelude {
 #[panic_handler]
 fn trap_on_panic(_: &core::panic::PanicInfo<'_>) -> ! {
     core::arch::wasm32::unreachable()
+}
+
+/// The global allocator, in headless Chromium (with the other browser tests).
+#[cfg(all(test, target_arch = "wasm32"))]
+mod allocator_tests {
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use crate::prelude::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn freed_memory_is_used_again_and_blocks_keep_their_contents() {
+        let pages_before = core::arch::wasm32::memory_size(0);
+        for round in 0..50u8 {
+            // Blocks of many sizes, live together, then one larger than any of them, which
+            // only fits in merged free space or new pages.
+            let blocks: Vec<Vec<u8>> = (0..200).map(|i| vec![round; 1 + (i * 37) % 300]).collect();
+            for (i, block) in blocks.iter().enumerate() {
+                assert_eq!(block.len(), 1 + (i * 37) % 300);
+                assert!(block.iter().all(|&byte| byte == round));
+            }
+            drop(blocks);
+            let large = vec![round; 40_000];
+            assert!(large.iter().all(|&byte| byte == round));
+        }
+        // About 70 KB live at a time: without reuse the 50 rounds would take ~50 more pages.
+        let grown = core::arch::wasm32::memory_size(0) - pages_before;
+        assert!(grown <= 2, "the heap grew by {grown} pages of 64 KB");
+    }
 }

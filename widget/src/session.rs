@@ -27,7 +27,7 @@ use natter_sdk::api::{
 use natter_sdk::client::{
     Action, ClientConfig, ClientCore, ClientEvent, CloseReason, ConnectionState, OutboxEntry,
 };
-use natter_sdk::js::{self, ToJs};
+use natter_sdk::js::{self, FromJs, ToJs};
 use natter_sdk::protocol::{
     AuthorKind, ConversationStatus, ConversationSummary, ErrorCode, Message, ServerFrame,
     WhenUnavailable,
@@ -60,7 +60,7 @@ const OFFLINE: u32 = 2;
 const VISIBILITY: u32 = 3;
 /// A REST retry's timer went off (`set_timeout`).
 const REST_TIMER: u32 = 4;
-/// Time to emit `ready` (`soon`).
+/// Time to emit `ready` (`watch`).
 const READY: u32 = 5;
 /// The socket opened (`connect`).
 const SOCKET_OPENED: u32 = 6;
@@ -75,16 +75,27 @@ const CALL_ANSWER: u32 = 20_000;
 #[cfg(not(feature = "headless"))]
 const TEXTS_ANSWER: u32 = 30_000;
 
+/// What [`read`] reads: `document.hidden`...
+const HIDDEN: u32 = 0;
+/// ... `location.href`...
+const PAGE: u32 = 1;
+/// ... or the browser's preferred languages (the bubble's default language).
+#[cfg(not(feature = "headless"))]
+pub(crate) const LANGUAGES: u32 = 2;
+
 /// A session, cheap to clone (all clones drive the same state).
 #[derive(Clone)]
 pub struct Session(Rc<RefCell<State>>);
 
 /// What the browser calls the session back with: a number saying what happened (see
-/// [`CORE_TIMER`] and what follows it) and maybe a text. One closure, made with the state, for
-/// everything (answers, socket events, timers, window events): each closure type costs its own
-/// glue, and each closure its own code. `Fn` like every other closure of the widget, so that
-/// the glue needs no `FnMut` wrapper (~50 B gzip).
-type Callback = dyn Fn(u32, Option<String>);
+/// [`CORE_TIMER`] and what follows it) and maybe a text (a JavaScript string, else `undefined`).
+/// One closure, made with the state, for everything (answers, socket events, timers, window
+/// events): each closure type costs its own glue, and each closure its own code. `Fn` like every
+/// other closure of the widget, so that the glue needs no `FnMut` wrapper (~50 B gzip). The text
+/// stays a JavaScript string, which [`decode`] hands to `browser.js`'s `parse` as it is: copied
+/// into a Rust `String` first and back out for js-sys's `JSON.parse`, it cost first open 111 B
+/// gzip more (wasm +128 B, glue −18 B).
+type Callback = dyn Fn(u32, JsValue);
 
 // The browser plumbing (see `browser.js` for why it is JavaScript). None of these throws.
 #[wasm_bindgen(module = "/src/browser.js")]
@@ -92,14 +103,19 @@ extern "C" {
     /// An open WebSocket.
     type WebSocket;
 
-    /// `fetch` of `api_base + path`: a `GET`, or a `POST` of `body` as JSON unless `body` is
-    /// `undefined`; calls `on` (a [`Callback`]) once with `(tag + status, body)`, or
-    /// `(tag, None)` when the network failed. (Stringified there, like the frames `transmit`
-    /// sends: the sdk's `stringify` was a copy per type, reading `JSON.stringify`'s answer back
-    /// into a Rust string: first open −0.14 KB gzip, glue included.)
+    /// `fetch` of `api_base + path`, followed by `query` URI-encoded if given: a `GET`, or a
+    /// `POST` of `body` as JSON unless `body` is `undefined`; calls `on` (a [`Callback`]) once
+    /// with `(tag + status, body)`, or `(tag, undefined)` when the network failed.
+    /// (Stringified there, like the frames `transmit` sends: the sdk's `stringify` was a copy
+    /// per type, reading `JSON.stringify`'s answer back into a Rust string: first open −0.14 KB
+    /// gzip, glue included. Encoded there too: `encodeURIComponent` by an import of its own,
+    /// its answer read into a Rust string and joined to the path, cost first open 56 B gzip
+    /// more.)
+    #[allow(clippy::too_many_arguments)]
     fn request(
         api_base: &str,
         path: &str,
+        query: Option<&str>,
         token: Option<&str>,
         body: &JsValue,
         on: &JsValue,
@@ -119,31 +135,38 @@ extern "C" {
     /// Detaches the socket from its callback and closes it, with `code` and `reason` if given.
     #[wasm_bindgen(js_name = hangUp)]
     fn hang_up(socket: &WebSocket, code: Option<u16>, reason: Option<&str>);
-    /// `localStorage.getItem(prefix + name)`, `None` where storage is unavailable.
-    fn load(prefix: &str, name: &str) -> Option<String>;
-    /// `localStorage.setItem(prefix + name, value)`, or `removeItem` for `None`; ignores an
-    /// unavailable storage. (The key is joined there: joining it in Rust at each call cost
-    /// ~80 B gzip.)
-    fn store(prefix: &str, name: &str, value: Option<&str>);
-    /// `store` of `value` as JSON text. (Stringified there: `JSON.stringify` and reading its
-    /// answer back into a Rust string at each caller, and `JSON.parse` on the way back, cost
-    /// ~70 B gzip more, glue included.)
-    fn keep(prefix: &str, name: &str, value: &JsValue);
-    /// `load` of a JSON text, parsed; `null` or `undefined` when missing or not JSON.
-    fn recall(prefix: &str, name: &str) -> JsValue;
-    // `watch` and `hidden` answer `Option<bool>` although they always answer: with a plain
-    // `bool` wasm-bindgen would import them straight from `browser.js`, a second import module,
-    // which the build's renaming of imports (xtask/src/widget.rs) does not handle.
+    /// `localStorage.getItem(prefix + name)`, parsed if `json` (`null` when missing,
+    /// `undefined` when not JSON); `undefined` where storage is unavailable. One function for
+    /// text and JSON items, like `store` (see [`read`] for what these merges saved).
+    fn load(prefix: &str, name: &str, json: bool) -> JsValue;
+    /// `localStorage.setItem(prefix + name, value)`, as JSON text if `json`, or `removeItem`
+    /// for `null` or `undefined`; ignores an unavailable storage. (The key is joined there:
+    /// joining it in Rust at each call cost ~80 B gzip. Stringified there: `JSON.stringify` and
+    /// reading its answer back into a Rust string at each caller, and `JSON.parse` on the way
+    /// back, cost ~70 B gzip more, glue included.)
+    fn store(prefix: &str, name: &str, value: &JsValue, json: bool);
+    // `watch` answers `Option<bool>` although it always answers: with a plain `bool`
+    // wasm-bindgen would import it straight from `browser.js`, a second import module, which
+    // the build's renaming of imports (xtask/src/widget.rs) does not handle.
     /// Registers `on` (a [`Callback`]) for the window's `online` (1), `offline` (2) and the
-    /// document's `visibilitychange` (3); returns whether the browser is offline now.
+    /// document's `visibilitychange` (3), and calls it with [`READY`] in a microtask (once the
+    /// JavaScript that made the session is done); returns whether the browser is offline now.
+    /// (Rather than a function of its own for `ready`: see [`read`].)
     fn watch(on: &JsValue) -> Option<bool>;
-    /// Calls `on` (a [`Callback`]) with `(what, None)` in a microtask.
-    #[cfg(not(feature = "headless"))]
-    fn soon(on: &JsValue, what: u32);
-    /// `document.hidden`.
-    fn hidden() -> Option<bool>;
-    /// `location.href`.
-    fn page() -> String;
+    /// What the page says: `document.hidden` ([`HIDDEN`]), `location.href` ([`PAGE`]) or the
+    /// browser's preferred languages, best first, as an array ([`LANGUAGES`]). One function
+    /// for the three. (Seven imports of `browser.js` merged into others, this one, `load`,
+    /// `store`, `watch` and `listen`: first open −131 B gzip, measured together, wasm −21 B
+    /// and glue −110 B; `location.href` by a function of its own again cost +95 B.)
+    pub(crate) fn read(what: u32) -> JsValue;
+    /// `object[key]`, `undefined` where that throws: the options of the JavaScript API and
+    /// the appearance kept in `localStorage` may be anything. (Rather than js-sys's
+    /// `Reflect::get`, a catching import whose key is a JavaScript string made at each call:
+    /// first open −86 B gzip: wasm −92 B, glue +6 B.)
+    pub(crate) fn property(object: &JsValue, key: &str) -> JsValue;
+    /// `JSON.parse(text)`, `None` where it throws (`text` is no JSON) or for `null`. `Option`
+    /// only for the glue, like `watch`'s answer.
+    fn parse(text: &JsValue) -> Option<JsValue>;
     /// A `ChatMessage` of the JavaScript API (`npm/index.d.ts`), absent values as `null`. Built
     /// in one call: setting its ten fields one by one from Rust cost ~0.3 KB gzip more, glue
     /// included.
@@ -166,12 +189,12 @@ extern "C" {
     fn record(keys: &str, a: &JsValue, b: &JsValue, c: &JsValue) -> JsValue;
     // The JavaScript listeners of the session's events: kept in JavaScript, as keeping them in
     // Rust (event names as `String`s, cloned for each dispatch) cost ~0.2 KB gzip more.
-    /// Adds `[event, listener]` to `listeners`, or (`add` false) removes every such pair. One
-    /// function for both, and the event name passed as the caller gave it (no Rust string):
-    /// ~60 B gzip less, glue included.
-    fn listen(listeners: &js_sys::Array, event: &JsValue, listener: &JsValue, add: bool);
-    /// Adds `[event, payload]` to `events`, the queue of what `dispatch` delivers next.
-    fn queue(events: &js_sys::Array, event: &str, payload: &JsValue);
+    /// Adds `[event, value]` to `list`, or (`add` false) removes every such pair: registers
+    /// a listener in (or removes it from) `listeners`, or queues an event and its payload in
+    /// `events`, for `dispatch` to deliver next. One function for both, and the event name
+    /// passed as the caller gave it (no Rust string): ~60 B gzip less, glue included (and
+    /// queueing through it rather than a function of its own: see [`read`]).
+    fn listen(list: &js_sys::Array, event: &JsValue, value: &JsValue, add: bool);
     /// Empties `events` and calls the listeners of each, in order, with its payload; what
     /// they throw is ignored. The listeners called are the ones registered when it starts,
     /// whatever they register or remove meanwhile. (The queue is a JavaScript array rather
@@ -188,10 +211,6 @@ extern "C" {
     fn set_timeout(callback: &JsValue, ms: i32, timer: u32) -> i32;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: i32);
-    /// Answering a Rust string: js-sys's answers a `JsString`, whose conversion cost ~55 B
-    /// gzip more. (Encoding in Rust instead cost ~80 B more.)
-    #[wasm_bindgen(js_name = encodeURIComponent)]
-    fn encode_uri_component(text: &str) -> String;
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
     #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
@@ -346,14 +365,20 @@ impl Session {
     /// wasm a panic location of its own (~0.15 KB gzip with `set` below, `i18n::push_u32` and
     /// `bubble::mount`, which shed theirs too).
     pub fn with<R>(&self, read: impl FnOnce(&State) -> R) -> R {
-        read(&self.0.borrow())
+        match self.0.try_borrow() {
+            Ok(state) => read(&state),
+            Err(_) => borrowed(),
+        }
     }
 
     /// Changes the state without carrying out the core's outputs or notifying anyone (unlike
     /// [`Session::drive`]), for plumbing that decides nothing. The one exclusive borrow site,
     /// like [`Session::with`].
     fn set(&self, change: impl FnOnce(&mut State)) {
-        change(&mut self.0.borrow_mut());
+        match self.0.try_borrow_mut() {
+            Ok(mut state) => change(&mut state),
+            Err(_) => borrowed(),
+        }
     }
 
     /// Sets who re-renders after changes.
@@ -374,14 +399,6 @@ impl Session {
         self.drive(|s| s.emit(event, &payload));
     }
 
-    /// Emits `ready` in a microtask, once the running JavaScript is done (through the
-    /// session's one callback: a closure of its own, with `Promise.then`, cost ~0.4 KB gzip
-    /// more).
-    #[cfg(not(feature = "headless"))]
-    pub fn emit_ready_soon(&self) {
-        self.with(|s| soon(&s.on_wake, READY));
-    }
-
     /// Starts connecting (creating the visitor session first if there is none).
     #[cfg(feature = "headless")]
     pub fn connect(&self) {
@@ -399,11 +416,13 @@ impl Session {
     /// Loads the tenant's widget settings and availability into the model.
     pub fn load_settings(&self) {
         self.with(|s| {
-            let path = joined(&[
+            s.request(
                 "/v1/visitor/widget?site_key=",
-                &encode_uri_component(&s.site_key),
-            ]);
-            s.request(&path, None, &JsValue::UNDEFINED, SETTINGS_ANSWER);
+                Some(&s.site_key),
+                None,
+                &JsValue::UNDEFINED,
+                SETTINGS_ANSWER,
+            );
         });
     }
 
@@ -478,7 +497,7 @@ impl Session {
                 s.core.set_token(token.clone());
             }
             let entries: Vec<OutboxEntry> =
-                js::FromJs::from_js(&recall(&s.storage_prefix, "outbox")).unwrap_or_default();
+                FromJs::from_js(&s.recall("outbox")).unwrap_or_default();
             let now = Date::now() as i64;
             for entry in entries {
                 s.model.push_pending(&entry.client_id, &entry.text, now);
@@ -490,7 +509,7 @@ impl Session {
                     s.core.import_outbox([entry]);
                 }
             }
-            s.restore_appearance(&recall(&s.storage_prefix, "appearance"));
+            s.restore_appearance(&s.recall("appearance"));
             if !s.unplaced.is_empty() || s.core.pending_len() > 0 {
                 // Unsent messages from an earlier page: deliver them without waiting for a click.
                 s.connect();
@@ -510,10 +529,20 @@ impl Session {
 fn callback(me: Weak<RefCell<State>>) -> JsValue {
     Closure::<Callback>::new(move |what, text| {
         if let Some(me) = me.upgrade() {
-            drive(&me, |s| s.woke(what, text));
+            drive(&me, |s| s.woke(what, &text));
         }
     })
     .into_js_value()
+}
+
+/// Where [`Session::with`] or [`Session::set`] finds the state borrowed, which never happens: it
+/// is borrowed exclusively only while no JavaScript runs (see [`drive`]). Traps, as a panic
+/// does in the wasm that ships, but without `RefCell::borrow`'s panic: its message, location
+/// and formatting call, and those of `borrow_mut`, were the only ones of their kind left
+/// (first open −137 B gzip).
+#[cold]
+fn borrowed() -> ! {
+    core::arch::wasm32::unreachable()
 }
 
 /// Applies `input`, then notifies without holding the borrow.
@@ -552,18 +581,30 @@ fn settle(rc: &Rc<RefCell<State>>) {
 impl State {
     /// This session's `localStorage` item `name`.
     fn load(&self, name: &str) -> Option<String> {
-        load(&self.storage_prefix, name)
+        load(&self.storage_prefix, name, false).as_string()
+    }
+
+    /// This session's `localStorage` item `name`, parsed as JSON (anything when it is missing
+    /// or damaged).
+    fn recall(&self, name: &str) -> JsValue {
+        load(&self.storage_prefix, name, true)
     }
 
     /// Stores this session's `localStorage` item `name`, or removes it for `None`.
     fn store(&self, name: &str, value: Option<&str>) {
-        store(&self.storage_prefix, name, value);
+        store(&self.storage_prefix, name, &nullable(value), false);
     }
 
-    /// Whether a flag item is set in `localStorage`.
+    /// Stores `value` as this session's `localStorage` item `name`, as JSON text.
+    fn keep(&self, name: &str, value: &JsValue) {
+        store(&self.storage_prefix, name, value, true);
+    }
+
+    /// Whether a flag item is set in `localStorage`. (Not read into a `String` just to see
+    /// that it is there: first open −45 B gzip.)
     #[cfg(not(feature = "headless"))]
     pub fn stored_flag(&self, name: &str) -> bool {
-        self.load(name).is_some()
+        !load(&self.storage_prefix, name, false).is_null_or_undefined()
     }
 
     /// Shows the interface in `locale`, fetching its texts unless they are here already (the
@@ -649,8 +690,8 @@ impl State {
     /// anything when there was none or it was damaged) to the default one, so that the widget
     /// looks right before this page's settings arrive.
     fn restore_appearance(&mut self, cache: &JsValue) {
-        // `undefined` for a field of a value that is no object (`Reflect.get` throws then).
-        let get = |k: &str| js_sys::Reflect::get(cache, &JsValue::from_str(k)).unwrap_or_default();
+        // `undefined` for a field of `null` or `undefined`.
+        let get = |key| property(cache, key);
         let appearance = &mut self.model.appearance;
         if let Some(color) = get("color").as_string() {
             appearance.color = color;
@@ -661,12 +702,12 @@ impl State {
 
     /// Queues an event for the JavaScript listeners, dispatched once the state is released.
     fn emit(&self, event: &str, payload: &JsValue) {
-        queue(&self.events, event, payload);
+        listen(&self.events, &JsValue::from_str(event), payload, true);
     }
 
     /// Whether the visitor can see new messages right now.
     fn visible(&self) -> bool {
-        self.model.open && hidden() == Some(false)
+        self.model.open && read(HIDDEN).as_bool() == Some(false)
     }
 
     fn send(&mut self, text: &str) -> String {
@@ -714,7 +755,7 @@ impl State {
         }
         // An empty outbox is removed rather than stored as `[]`.
         if entries.length() > 0 {
-            keep(&self.storage_prefix, "outbox", &entries);
+            self.keep("outbox", &entries);
         } else {
             self.store("outbox", None);
         }
@@ -820,8 +861,15 @@ impl State {
     /// Sends a request to the API's `path` with `fetch` (a `POST` of `body` unless it is
     /// `undefined`); [`State::woke`] gets the answer, tagged with `tag`. A callback rather than
     /// `async`: the future machinery cost the widget several KB of wasm.
-    fn request(&self, path: &str, token: Option<&str>, body: &JsValue, tag: u32) {
-        request(&self.api_base, path, token, body, &self.on_wake, tag);
+    fn request(
+        &self,
+        path: &str,
+        query: Option<&str>,
+        token: Option<&str>,
+        body: &JsValue,
+        tag: u32,
+    ) {
+        request(&self.api_base, path, query, token, body, &self.on_wake, tag);
     }
 
     /// POSTs `call`'s `body` to the API's `path`; [`State::answered`] gets the answer.
@@ -831,7 +879,7 @@ impl State {
     /// call, cost ~0.2 KB gzip), and the call in flight is also what says the session is busy.
     fn send_call(&mut self, call: Call, path: &str, token: Option<&str>, body: &JsValue) {
         self.call = Some(call);
-        self.request(path, token, body, CALL_ANSWER);
+        self.request(path, None, token, body, CALL_ANSWER);
     }
 
     /// Handles the answer to the settings' call.
@@ -850,8 +898,7 @@ impl State {
             // What was asked for since then waited for this answer.
             Call::Abandoned => self.resume_rest(),
             Call::Session { identified } => match answer {
-                Ok((200, text)) => match js::parse::<natter_sdk::api::VisitorSessionResponse>(text)
-                {
+                Ok((200, text)) => match decode::<natter_sdk::api::VisitorSessionResponse>(text) {
                     Ok(session) => self.session_opened(session.visitor_token, identified),
                     Err(_) => self.rest_failed(),
                 },
@@ -871,7 +918,7 @@ impl State {
                 {
                     self.post_conversation(token, true);
                 }
-                Ok((200 | 201, text)) => match js::parse::<ConversationSummary>(text) {
+                Ok((200 | 201, text)) => match decode::<ConversationSummary>(text) {
                     Ok(summary) => self.conversation_ready(&summary),
                     Err(_) => self.rest_failed(),
                 },
@@ -914,7 +961,7 @@ impl State {
 
     /// What the browser calls the session back with (see [`CORE_TIMER`] and what follows it);
     /// `text` is a socket's message or close reason, or a REST answer's body.
-    fn woke(&mut self, what: u32, text: Option<String>) {
+    fn woke(&mut self, what: u32, text: &JsValue) {
         match what {
             CORE_TIMER => {
                 self.timer = None;
@@ -941,25 +988,29 @@ impl State {
                     self.resume_rest();
                 }
             }
-            READY => self.emit("ready", &JsValue::UNDEFINED),
+            // (The headless `ChatClient` has no `ready` event.)
+            READY => {
+                #[cfg(not(feature = "headless"))]
+                self.emit("ready", &JsValue::UNDEFINED);
+            }
             // A REST answer (`request`), with its status.
             SETTINGS_ANSWER..CALL_ANSWER => {
-                self.settings_answered(answer(what - SETTINGS_ANSWER, &text));
+                self.settings_answered(answer(what - SETTINGS_ANSWER, text));
             }
             #[cfg(not(feature = "headless"))]
             TEXTS_ANSWER.. => {
                 let tag = what - TEXTS_ANSWER;
-                self.texts_arrived(Locale::from_index(tag / 1000), tag % 1000, text);
+                self.texts_arrived(Locale::from_index(tag / 1000), tag % 1000, text.as_string());
             }
             CALL_ANSWER.. => {
                 if let Some(call) = self.call.take() {
-                    self.answered(call, answer(what - CALL_ANSWER, &text));
+                    self.answered(call, answer(what - CALL_ANSWER, text));
                 }
             }
             SOCKET_OPENED => self.core.transport_opened(mono_now()),
             SOCKET_MESSAGE => {
                 // A frame this version cannot read is skipped, like an unknown type.
-                if let Ok(frame) = js::parse::<ServerFrame>(text.as_deref().unwrap_or_default()) {
+                if let Ok(frame) = decode::<ServerFrame>(text) {
                     self.core.frame_received(mono_now(), frame);
                 }
             }
@@ -970,7 +1021,7 @@ impl State {
                 } else {
                     CloseReason::Closed {
                         code: code as u16,
-                        reason: text.unwrap_or_default(),
+                        reason: text.as_string().unwrap_or_default(),
                     }
                 };
                 self.socket = None;
@@ -987,8 +1038,8 @@ impl State {
         self.emit("error", &error_payload(code));
     }
 
-    fn apply_settings(&mut self, body: &str) {
-        let Ok(config) = js::parse::<WidgetConfigResponse>(body) else {
+    fn apply_settings(&mut self, body: &JsValue) {
+        let Ok(config) = decode::<WidgetConfigResponse>(body) else {
             return;
         };
         let widget = config.widget;
@@ -1007,7 +1058,7 @@ impl State {
             &appearance.left.into(),
             &nullable(appearance.launcher_text.as_deref()),
         );
-        keep(&self.storage_prefix, "appearance", &cache);
+        self.keep("appearance", &cache);
         self.model.appearance = appearance;
         // Before the visitor writes, say what will happen while nobody is available.
         let availability = config.availability;
@@ -1306,7 +1357,7 @@ pub fn status_name(connection: &Connection) -> &'static str {
 /// The page the visitor is on (`location.href`), cut to 2000 characters, which the server keeps
 /// on the contact for the agents.
 fn page_url() -> String {
-    let href = page();
+    let href = read(PAGE).as_string().unwrap_or_default();
     // `get` rather than indexing: a slicing panic path drags in ~4 KB gzip of formatting code.
     // Counted one character at a time rather than with `nth`, like `validate_text`.
     let mut chars = href.char_indices().enumerate();
@@ -1316,8 +1367,8 @@ fn page_url() -> String {
     }
 }
 
-fn error_code(body: &str) -> ErrorCode {
-    js::parse::<ErrorBody>(body)
+fn error_code(body: &JsValue) -> ErrorCode {
+    decode::<ErrorBody>(body)
         .map(|b| b.error.code)
         .unwrap_or(ErrorCode::Unknown)
 }
@@ -1435,12 +1486,21 @@ pub fn routing_payload(routing: &Routing) -> JsValue {
 
 /// What a REST call ended with: `Ok((status, body))`, or `Err(())` when the network failed. The
 /// body is borrowed: dropped in one place rather than in each way of handling it (~80 B gzip).
-type Answer<'a> = Result<(u16, &'a str), ()>;
+type Answer<'a> = Result<(u16, &'a JsValue), ()>;
 
-/// `browser.js`'s answer to a request, as `(status, body)`, or `(0, None)` when the network
-/// failed.
-fn answer(status: u32, text: &Option<String>) -> Answer<'_> {
-    text.as_deref().map(|text| (status as u16, text)).ok_or(())
+/// `browser.js`'s answer to a request, as `(status, body)`, or `(0, undefined)` when the
+/// network failed.
+fn answer(status: u32, text: &JsValue) -> Answer<'_> {
+    if text.is_null_or_undefined() {
+        Err(())
+    } else {
+        Ok((status as u16, text))
+    }
+}
+
+/// Reads the JSON text `text` (a JavaScript string) as a `T`.
+fn decode<T: FromJs>(text: &JsValue) -> Result<T, js::DecodeError> {
+    T::from_js(&parse(text).unwrap_or_default())
 }
 
 /// A REST call of the session that retries, with what handling its answer needs.
@@ -1489,8 +1549,8 @@ mod tests {
         let mut resolve = None;
         let promise = Promise::new(&mut |ok, _| resolve = Some(ok));
         let resolve = resolve.unwrap();
-        let callback = Closure::<Callback>::new(move |number, text| {
-            seen.borrow_mut().push((number, text));
+        let callback = Closure::<Callback>::new(move |number, text: JsValue| {
+            seen.borrow_mut().push((number, text.as_string()));
             if settled(number) {
                 resolve.call0(&JsValue::UNDEFINED).unwrap();
             }
@@ -1511,34 +1571,46 @@ mod tests {
         }
     }
 
+    /// The text item `name` under `prefix`.
+    fn text(prefix: &str, name: &str) -> Option<String> {
+        load(prefix, name, false).as_string()
+    }
+
     #[wasm_bindgen_test]
     fn storage_keeps_replaces_and_removes_items() {
         let (prefix, name) = ("natter-test:", "storage");
-        store(prefix, name, Some("one"));
-        assert_eq!(load(prefix, name).as_deref(), Some("one"));
+        store(prefix, name, &"one".into(), false);
+        assert_eq!(text(prefix, name).as_deref(), Some("one"));
         // The key is the prefix and the name joined.
-        assert_eq!(load("natter-", "test:storage").as_deref(), Some("one"));
-        store(prefix, name, Some("two"));
-        assert_eq!(load(prefix, name).as_deref(), Some("two"));
-        store(prefix, name, None);
-        assert_eq!(load(prefix, name), None);
+        assert_eq!(text("natter-", "test:storage").as_deref(), Some("one"));
+        store(prefix, name, &"two".into(), false);
+        assert_eq!(text(prefix, name).as_deref(), Some("two"));
+        store(prefix, name, &JsValue::NULL, false);
+        assert!(load(prefix, name, false).is_null());
+        store(prefix, name, &"three".into(), false);
+        store(prefix, name, &JsValue::UNDEFINED, true);
+        assert_eq!(text(prefix, name), None);
     }
 
     #[wasm_bindgen_test]
     fn json_is_stored_as_text_and_recalled_parsed() {
         let (prefix, name) = ("natter-test:", "json");
-        keep(
+        store(
             prefix,
             name,
             &record("a,b", &1.into(), &"x".into(), &JsValue::UNDEFINED),
+            true,
         );
-        assert_eq!(load(prefix, name).as_deref(), Some(r#"{"a":1,"b":"x"}"#));
-        assert_eq!(json(&recall(prefix, name)), r#"{"a":1,"b":"x"}"#);
+        assert_eq!(text(prefix, name).as_deref(), Some(r#"{"a":1,"b":"x"}"#));
+        assert_eq!(json(&load(prefix, name, true)), r#"{"a":1,"b":"x"}"#);
+        // A string as JSON: quoted.
+        store(prefix, name, &"x".into(), true);
+        assert_eq!(text(prefix, name).as_deref(), Some(r#""x""#));
         // Damaged: nothing comes back.
-        store(prefix, name, Some("{"));
-        assert!(recall(prefix, name).is_undefined());
-        store(prefix, name, None);
-        assert!(recall(prefix, name).is_null());
+        store(prefix, name, &"{".into(), false);
+        assert!(load(prefix, name, true).is_undefined());
+        store(prefix, name, &JsValue::NULL, false);
+        assert!(load(prefix, name, true).is_null());
     }
 
     /// A session of its own (storage under `prefix`) on a server that cannot be reached.
@@ -1552,7 +1624,8 @@ mod tests {
         store(
             prefix,
             "appearance",
-            Some(r##"{"color":"#112233","left":true,"launcher_text":"Chat"}"##),
+            &r##"{"color":"#112233","left":true,"launcher_text":"Chat"}"##.into(),
+            false,
         );
         let session = offline_session(prefix);
         session.with(|s| {
@@ -1563,11 +1636,11 @@ mod tests {
             assert_eq!(appearance.title, None);
         });
         for damaged in ["{", "null", "[1]", r#"{"color":5,"left":"yes"}"#] {
-            store(prefix, "appearance", Some(damaged));
+            store(prefix, "appearance", &damaged.into(), false);
             let session = offline_session(prefix);
             session.with(|s| assert_eq!(s.model.appearance, Appearance::default(), "{damaged}"));
         }
-        store(prefix, "appearance", None);
+        store(prefix, "appearance", &JsValue::NULL, false);
     }
 
     #[wasm_bindgen_test]
@@ -1577,7 +1650,7 @@ mod tests {
             r#"{"client_id":"k2","conversation_id":"c1","text":"Again"}]"#
         );
         let prefix = "natter-test-outbox:";
-        store(prefix, "outbox", Some(OUTBOX));
+        store(prefix, "outbox", &OUTBOX.into(), false);
         let session = offline_session(prefix);
         session.with(|s| {
             let lines: Vec<_> = s
@@ -1601,9 +1674,9 @@ mod tests {
         });
         // Written back as it was (both lists, the unplaced first).
         session.with(State::persist_outbox);
-        assert_eq!(json(&recall(prefix, "outbox")), OUTBOX);
+        assert_eq!(json(&load(prefix, "outbox", true)), OUTBOX);
         session.shutdown();
-        assert!(load(prefix, "outbox").is_none());
+        assert!(load(prefix, "outbox", false).is_null());
         session.with(|s| assert!(s.model.lines.is_empty()));
     }
 
@@ -1731,6 +1804,37 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
+    fn a_property_is_read_from_anything_without_throwing() {
+        let object = js_sys::Object::new();
+        js_sys::Reflect::set(&object, &"a".into(), &"x".into()).unwrap();
+        // A getter that throws.
+        let failing: Function =
+            Closure::<dyn FnMut()>::new(|| wasm_bindgen::throw_str("a failing getter"))
+                .into_js_value()
+                .unchecked_into();
+        let descriptor = js_sys::Object::new();
+        js_sys::Reflect::set(&descriptor, &"get".into(), &failing).unwrap();
+        js_sys::Object::define_property(&object, &"b".into(), &descriptor);
+        assert_eq!(property(&object, "a").as_string().as_deref(), Some("x"));
+        assert!(property(&object, "b").is_undefined());
+        assert!(property(&object, "c").is_undefined());
+        for nothing in [JsValue::NULL, JsValue::UNDEFINED, JsValue::from_f64(5.0)] {
+            assert!(property(&nothing, "a").is_undefined());
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_text_is_decoded_as_json_or_refused() {
+        let body = JsValue::from_str(r#"{"error":{"code":"not_found","message":"no"}}"#);
+        assert_eq!(error_code(&body), ErrorCode::NotFound);
+        for text in ["{", "", "not json"] {
+            assert!(decode::<ErrorBody>(&text.into()).is_err(), "{text}");
+            assert!(parse(&text.into()).is_none());
+        }
+        assert_eq!(error_code(&JsValue::UNDEFINED), ErrorCode::Unknown);
+    }
+
+    #[wasm_bindgen_test]
     fn a_record_leaves_out_the_values_past_its_keys() {
         let value = record(
             "a,b",
@@ -1761,7 +1865,7 @@ mod tests {
                 .unchecked_into();
         let events = js_sys::Array::new();
         let deliver = |event: &str, payload: f64| {
-            queue(&events, event, &JsValue::from_f64(payload));
+            listen(&events, &event.into(), &JsValue::from_f64(payload), true);
             let _ = dispatch(&listeners, &events);
         };
         listen(&listeners, &"status".into(), &first, true);
@@ -1814,15 +1918,15 @@ mod tests {
                 calls.borrow_mut().push(("first", payload.as_f64()));
                 if payload.as_f64() == Some(1.0) {
                     listen(&listeners, &"status".into(), &late, true);
-                    queue(&events, "status", &JsValue::from_f64(3.0));
+                    listen(&events, &"status".into(), &JsValue::from_f64(3.0), true);
                 }
             })
             .into_js_value()
             .unchecked_into()
         };
         listen(&listeners, &"status".into(), &first, true);
-        queue(&events, "status", &JsValue::from_f64(1.0));
-        queue(&events, "status", &JsValue::from_f64(2.0));
+        listen(&events, &"status".into(), &JsValue::from_f64(1.0), true);
+        listen(&events, &"status".into(), &JsValue::from_f64(2.0), true);
         let _ = dispatch(&listeners, &events);
         // `late` missed both events of that dispatch; the one queued meanwhile waits for the
         // next dispatch, which both listeners hear.
@@ -1847,7 +1951,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn the_page_address_and_visibility_come_from_the_document() {
         assert!(page_url().starts_with("http://127.0.0.1:"));
-        assert_eq!(hidden(), Some(false));
+        assert_eq!(read(HIDDEN).as_bool(), Some(false));
     }
 
     #[wasm_bindgen_test]
@@ -1857,6 +1961,7 @@ mod tests {
         request(
             &page_url(),
             "",
+            None,
             Some("token"),
             &JsValue::UNDEFINED,
             &done,
@@ -1868,6 +1973,24 @@ mod tests {
         assert_eq!(calls[0].0, SETTINGS_ANSWER + 200);
         let body = calls[0].1.as_deref().unwrap_or_default();
         assert!(body.contains("<script"), "the page's text: {body}");
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_query_is_uri_encoded() {
+        // Unencoded, `#` would end a `data:` URL's body and `%41` would read as `A`.
+        let (done, answered, calls) = recorder(|_| true);
+        let text = "a #b&c=%41/é";
+        let data = "data:text/plain;charset=utf-8,";
+        request(data, "", Some(text), None, &JsValue::UNDEFINED, &done, 0);
+        JsFuture::from(answered).await.unwrap();
+        assert_eq!(*calls.borrow(), [(200, Some(text.to_owned()))]);
+    }
+
+    #[cfg(not(feature = "headless"))]
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_name = encodeURIComponent)]
+        fn encode_uri_component(text: &str) -> String;
     }
 
     #[cfg(not(feature = "headless"))]
@@ -1962,7 +2085,15 @@ mod tests {
         let (done, answered, calls) = recorder(|_| true);
         // Port 1 on the loopback: the connection is refused.
         let body = js_sys::Object::new();
-        request("http://127.0.0.1:1", "/", None, &body, &done, CALL_ANSWER);
+        request(
+            "http://127.0.0.1:1",
+            "/",
+            None,
+            None,
+            &body,
+            &done,
+            CALL_ANSWER,
+        );
         JsFuture::from(answered).await.unwrap();
         assert_eq!(*calls.borrow(), [(CALL_ANSWER, None)]);
     }

@@ -4,28 +4,21 @@
 use alloc::rc::{Rc, Weak};
 use core::cell::RefCell;
 
-use js_sys::Reflect;
 use natter_sdk::protocol::ErrorCode;
 use wasm_bindgen::prelude::*;
 use web_sys::ShadowRoot;
 
 use super::{field, identity, required};
 use crate::model::Locale;
-use crate::session::{Session, error_payload};
+use crate::session::{LANGUAGES, Session, error_payload, property, read};
 use crate::ui::{Intent, Ui};
 
-#[wasm_bindgen(module = "/src/browser.js")]
-extern "C" {
-    /// `navigator.languages` then `navigator.language`, in one call (`navigator` and its two
-    /// getters cost ~0.1 KB gzip more). `Option` only to have wasm-bindgen import it through
-    /// the glue (see `session.rs`); it always answers.
-    fn languages() -> Option<js_sys::Array>;
-}
-
-/// The browser's preferred languages, best first.
+/// The language the browser prefers most among the widget's.
 fn browser_locale() -> Locale {
-    // Tags read as they come, not collected into a `Vec` first (~0.1 KB of wasm).
-    let tags = languages().unwrap_or_default();
+    // `navigator.languages` then `navigator.language`, in one call (`navigator` and its two
+    // getters cost ~0.1 KB gzip more). Tags read as they come, not collected into a `Vec`
+    // first (~0.1 KB of wasm).
+    let tags: js_sys::Array = read(LANGUAGES).unchecked_into();
     Locale::negotiate((0..tags.length()).filter_map(|index| tags.get(index).as_string()))
 }
 
@@ -148,12 +141,9 @@ pub fn mount(root: ShadowRoot, options: JsValue) -> Result<JsValue, JsError> {
     let locale = field(&options, "locale")
         .and_then(|l| Locale::from_tag(&l))
         .unwrap_or_else(browser_locale);
-    let open = Reflect::get(&options, &JsValue::from_str("open"))
-        .ok()
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
+    let open = property(&options, "open").as_bool() == Some(true);
 
-    let texts = Reflect::get(&options, &JsValue::from_str("texts")).unwrap_or_default();
+    let texts = property(&options, "texts");
     if texts.is_null_or_undefined() {
         return Err(JsError::new("natter: texts is required"));
     }
@@ -187,16 +177,16 @@ pub fn mount(root: ShadowRoot, options: JsValue) -> Result<JsValue, JsError> {
         mounted.set_open(true);
     }
     mounted.render();
-    // `ready` fires after the caller had a chance to register listeners (the loader replays
-    // queued `on` calls right after `mount` returns).
-    session.emit_ready_soon();
+    // `ready` fires in a microtask the session queued when it was made, so after the caller
+    // had a chance to register listeners (the loader replays queued `on` calls right after
+    // `mount` returns).
     let api = Closure::<dyn Fn(u32, JsValue, JsValue) -> Result<JsValue, JsError>>::new(
         move |method, a, b| mounted.call(method, a, b),
     );
     Ok(api.into_js_value())
 }
 
-/// `browser.js`'s `languages`, in headless Chromium (see the tests in `session.rs`).
+/// `browser.js`'s `read(LANGUAGES)`, in headless Chromium (see the tests in `session.rs`).
 #[cfg(test)]
 mod tests {
     use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -214,8 +204,8 @@ mod tests {
             .map(|tag| tag.as_string().unwrap())
             .collect();
         expected.push(navigator.language().unwrap());
-        let tags: Vec<String> = languages()
-            .unwrap()
+        let tags: Vec<String> = read(LANGUAGES)
+            .unchecked_into::<js_sys::Array>()
             .iter()
             .map(|tag| tag.as_string().unwrap())
             .collect();

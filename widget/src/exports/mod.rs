@@ -18,15 +18,14 @@ mod bubble;
 mod headless;
 
 use crate::prelude::*;
-use js_sys::Reflect;
+use crate::session::property;
 use natter_sdk::api::VisitorIdentity;
 use wasm_bindgen::prelude::*;
 
 /// An option's string value, unless missing or blank.
 fn field(options: &JsValue, key: &str) -> Option<String> {
-    Reflect::get(options, &JsValue::from_str(key))
-        .ok()
-        .and_then(|v| v.as_string())
+    property(options, key)
+        .as_string()
         .filter(|s| !s.chars().all(char::is_whitespace))
 }
 
