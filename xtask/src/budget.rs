@@ -7,10 +7,7 @@
 //! sizes are those of the very bytes the server sends: the compression is the server's own
 //! ([`rules::gzip`], zopfli), included from the backend's source.
 //!
-//! The first-open target is not met yet. Until it is, going over it only warns, and an interim
-//! [`FIRST_OPEN_CEILING`] about 1 KB above the last measured size is enforced, so that the widget
-//! cannot quietly grow while it is slimmed down. Lower the ceiling as it shrinks; once the
-//! target holds, delete the ceiling and fail on the target instead.
+//! Going over either fails the build, with what is over and by how much.
 
 use std::fs;
 use std::path::Path;
@@ -26,8 +23,6 @@ mod rules;
 pub const LOADER_BUDGET: usize = 2048;
 /// Loader + glue + wasm + texts, in bytes of gzip: the target of issue 4.
 pub const FIRST_OPEN_BUDGET: usize = 40_960;
-/// The interim limit while [`FIRST_OPEN_BUDGET`] is not met (see the module doc).
-pub const FIRST_OPEN_CEILING: usize = 44_300;
 
 /// Served (gzip) sizes of the files fetched at first open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,33 +40,29 @@ impl FirstOpen {
     }
 }
 
-/// What the budget says of `sizes`: the warnings to print, or the first violation as an error.
-pub fn judge(sizes: FirstOpen) -> Result<Vec<String>, String> {
+/// Whether `sizes` keep to the budget: the violations, as one error, if they do not.
+pub fn judge(sizes: FirstOpen) -> Result<(), String> {
     let mut over = Vec::new();
     if sizes.loader > LOADER_BUDGET {
         over.push(format!(
-            "the loader (widget.js) is {} B gzip, over its {LOADER_BUDGET} B budget",
-            sizes.loader
+            "the loader (widget.js) is {} B gzip, {} B over its {LOADER_BUDGET} B budget",
+            sizes.loader,
+            sizes.loader - LOADER_BUDGET
         ));
     }
-    if sizes.total() > FIRST_OPEN_CEILING {
-        over.push(format!(
-            "loader + glue + wasm + texts are {} B gzip, over the interim {FIRST_OPEN_CEILING} B ceiling",
-            sizes.total()
-        ));
-    }
-    if !over.is_empty() {
-        return Err(over.join("; "));
-    }
-    let mut warnings = Vec::new();
     if sizes.total() > FIRST_OPEN_BUDGET {
-        warnings.push(format!(
-            "first open is {} B gzip, over the {FIRST_OPEN_BUDGET} B target (not met yet; the \
-             interim ceiling is {FIRST_OPEN_CEILING} B)",
-            sizes.total()
+        over.push(format!(
+            "loader + glue + wasm + texts are {} B gzip, {} B over the {FIRST_OPEN_BUDGET} B \
+             first-open budget",
+            sizes.total(),
+            sizes.total() - FIRST_OPEN_BUDGET
         ));
     }
-    Ok(warnings)
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(over.join("; "))
+    }
 }
 
 /// Measures the first-open files of the widget build in `dist` (as `widget/loader/build.mjs`
@@ -130,15 +121,7 @@ pub fn check(dist: &Path) -> Result<()> {
         "  total at first open {:>31} B gzip (budget {FIRST_OPEN_BUDGET} B; loader budget {LOADER_BUDGET} B)",
         sizes.total()
     );
-    match judge(sizes) {
-        Ok(warnings) => {
-            for warning in warnings {
-                eprintln!("WARNING: {warning}");
-            }
-            Ok(())
-        }
-        Err(over) => bail!("size budget exceeded: {over}"),
-    }
+    judge(sizes).map_err(|over| anyhow::anyhow!("size budget exceeded: {over}"))
 }
 
 #[cfg(test)]
@@ -155,49 +138,46 @@ mod budget_tests {
     }
 
     #[test]
+    fn within_the_budget_passes() {
+        assert_eq!(judge(sizes(1900, 3000, 30_000)), Ok(()));
+        // Exactly at both budgets.
+        assert_eq!(
+            judge(sizes(LOADER_BUDGET, 0, FIRST_OPEN_BUDGET - LOADER_BUDGET)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn one_byte_over_the_first_open_budget_fails_and_says_by_how_much() {
+        let over = judge(sizes(1900, 3000, FIRST_OPEN_BUDGET - 4900 + 1)).unwrap_err();
+        assert!(
+            over.contains("1 B over the 40960 B first-open budget"),
+            "{over}"
+        );
+    }
+
+    #[test]
     fn the_text_pack_counts_toward_first_open() {
         let within = sizes(1900, 3000, FIRST_OPEN_BUDGET - 1900 - 3000 - 600);
-        assert_eq!(within.total() + 600, FIRST_OPEN_BUDGET);
         assert_eq!(
             judge(FirstOpen {
                 texts: 600,
                 ..within
             }),
-            Ok(vec![])
+            Ok(())
         );
-        let warnings = judge(FirstOpen {
+        let over = judge(FirstOpen {
             texts: 601,
             ..within
         })
-        .unwrap();
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        .unwrap_err();
+        assert!(over.contains("first-open budget"), "{over}");
     }
 
     #[test]
-    fn within_the_target_passes_silently() {
-        assert_eq!(judge(sizes(1900, 3000, 30_000)), Ok(vec![]));
-        assert_eq!(
-            judge(sizes(LOADER_BUDGET, 0, FIRST_OPEN_BUDGET - LOADER_BUDGET)),
-            Ok(vec![])
-        );
-    }
-
-    #[test]
-    fn over_the_target_but_under_the_ceiling_warns() {
-        // One byte over the target (and so under the ceiling, which is above it).
-        let warnings = judge(sizes(1900, 3000, FIRST_OPEN_BUDGET - 4900 + 1)).unwrap();
-        assert_eq!(warnings.len(), 1);
-        assert!(
-            warnings[0].contains("over the 40960 B target"),
-            "{warnings:?}"
-        );
-    }
-
-    #[test]
-    fn over_the_ceiling_or_a_heavy_loader_fails() {
-        let over = judge(sizes(1900, 3000, FIRST_OPEN_CEILING)).unwrap_err();
-        assert!(over.contains("interim"), "{over}");
+    fn a_heavy_loader_fails_even_when_the_total_fits() {
         let heavy = judge(sizes(LOADER_BUDGET + 1, 0, 0)).unwrap_err();
         assert!(heavy.contains("widget.js"), "{heavy}");
+        assert!(!heavy.contains("first-open"), "{heavy}");
     }
 }
