@@ -1993,8 +1993,8 @@ mod tests {
         fn encode_uri_component(text: &str) -> String;
     }
 
-    #[cfg(not(feature = "headless"))]
     /// A `data:` URL whose body is `text`.
+    #[cfg(not(feature = "headless"))]
     fn data_url(text: &str) -> String {
         joined(&[
             "data:text/plain;charset=utf-8,",
@@ -2027,8 +2027,8 @@ mod tests {
         );
     }
 
-    #[cfg(not(feature = "headless"))]
     /// Waits until `done` holds of the session's state, re-checking after each change.
+    #[cfg(not(feature = "headless"))]
     async fn until(session: &Session, done: impl Fn(&State) -> bool) {
         while !session.with(&done) {
             let mut resolve = None;

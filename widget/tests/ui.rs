@@ -88,6 +88,14 @@ impl Fixture {
             .collect()
     }
 
+    /// Whether `element` is the shadow root's focused element.
+    fn has_focus(&self, element: &HtmlElement) -> bool {
+        self.root
+            .active_element()
+            .unwrap()
+            .is_same_node(Some(element))
+    }
+
     fn taken(&self) -> Vec<Intent> {
         std::mem::take(&mut *self.intents.borrow_mut())
     }
@@ -503,33 +511,18 @@ fn launcher_close_and_escape_emit_intents() {
     // Escape from the composer closes and hands focus back to the launcher.
     f.ui.as_mut().unwrap().focus_composer();
     let composer = f.find(".natter-composer");
-    assert!(
-        f.root
-            .active_element()
-            .unwrap()
-            .is_same_node(Some(&composer))
-    );
+    assert!(f.has_focus(&composer));
     composer.dispatch_event(&key("Escape", false)).unwrap();
     assert_eq!(f.taken(), [Intent::Close]);
     let launcher = f.find(".natter-launcher");
-    assert!(
-        f.root
-            .active_element()
-            .unwrap()
-            .is_same_node(Some(&launcher))
-    );
+    assert!(f.has_focus(&launcher));
 
     // Closing by render while focus is inside the panel also returns it to the launcher.
     f.ui.as_mut().unwrap().focus_composer();
     let mut closed = model();
     closed.open = false;
     f.render(&closed);
-    assert!(
-        f.root
-            .active_element()
-            .unwrap()
-            .is_same_node(Some(&launcher))
-    );
+    assert!(f.has_focus(&launcher));
     assert_eq!(
         launcher.get_attribute("aria-expanded").as_deref(),
         Some("false")
@@ -742,10 +735,5 @@ fn the_panel_waits_for_its_texts_and_then_takes_the_focus_asked_for() {
         Some("Discuter avec nous")
     );
     let composer = f.find(".natter-composer");
-    assert!(
-        f.root
-            .active_element()
-            .unwrap()
-            .is_same_node(Some(&composer))
-    );
+    assert!(f.has_focus(&composer));
 }

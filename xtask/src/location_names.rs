@@ -23,7 +23,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::wasm_module::{HEADER_LEN, push_section, read_leb, sections};
+use crate::wasm_module::{HEADER_LEN, push_section, read_leb, read_span, sections};
 
 const DATA_SECTION: u8 = 11;
 
@@ -124,16 +124,10 @@ fn segments(data: &[u8]) -> Result<Vec<Segment>> {
             "a data segment's offset is not a constant"
         );
         at += 1;
-        let len = read_leb(data, &mut at)?;
-        let end = at
-            .checked_add(len)
-            .filter(|&end| end <= data.len())
-            .context("a data segment runs past the data section")?;
         segments.push(Segment {
             address: address as u32,
-            bytes: at..end,
+            bytes: read_span(data, &mut at, "a data segment")?,
         });
-        at = end;
     }
     ensure!(at == data.len(), "unexpected bytes after the data segments");
     Ok(segments)

@@ -1,6 +1,7 @@
 //! Just enough of the wasm binary format for xtask's post-processing of the widget's module
 //! (`gzip_order.rs`, `unused_shims.rs`, `location_names.rs`): the sections, the function
-//! imports and names, and the code section's bodies. Anything it does not understand is an error, never a guess.
+//! imports and names, and the code section's bodies. Anything it does not understand is an
+//! error, never a guess.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -24,13 +25,7 @@ pub fn sections(module: &[u8]) -> Result<Vec<(u8, Range<usize>)>> {
     while at < module.len() {
         let id = module[at];
         at += 1;
-        let len = read_leb(module, &mut at)?;
-        let end = at
-            .checked_add(len)
-            .filter(|&end| end <= module.len())
-            .context("a section runs past the end of the module")?;
-        sections.push((id, at..end));
-        at = end;
+        sections.push((id, read_span(module, &mut at, "a section")?));
     }
     Ok(sections)
 }
@@ -84,23 +79,15 @@ pub fn code_bodies(section: &[u8]) -> Result<Vec<&[u8]>> {
     let count = read_leb(section, &mut at)?;
     let mut bodies = Vec::with_capacity(count);
     for _ in 0..count {
-        let len = read_leb(section, &mut at)?;
-        let body = section
-            .get(at..at + len)
-            .context("a function body runs past the code section")?;
-        bodies.push(body);
-        at += len;
+        bodies.push(&section[read_span(section, &mut at, "a function body")?]);
     }
     Ok(bodies)
 }
 
 /// The name of a custom section, from its contents.
 pub fn custom_name(section: &[u8]) -> Result<&[u8]> {
-    let mut at = 0;
-    let len = read_leb(section, &mut at)?;
-    section
-        .get(at..at + len)
-        .context("a custom section's name runs past it")
+    let name = read_span(section, &mut 0, "a custom section's name")?;
+    Ok(&section[name])
 }
 
 /// Reads an unsigned LEB128 number at `*at` and moves past it.
@@ -115,6 +102,19 @@ pub fn read_leb(bytes: &[u8], at: &mut usize) -> Result<usize> {
         }
     }
     bail!("LEB128 number too long")
+}
+
+/// Reads a length at `*at`, then takes that many bytes: returns where they are and moves past
+/// them. `what` names them in the error when they run past the end of `bytes`.
+pub fn read_span(bytes: &[u8], at: &mut usize, what: &str) -> Result<Range<usize>> {
+    let len = read_leb(bytes, at)?;
+    let span = at
+        .checked_add(len)
+        .filter(|&end| end <= bytes.len())
+        .map(|end| *at..end)
+        .with_context(|| format!("{what} runs past the end of what holds it"))?;
+    *at = span.end;
+    Ok(span)
 }
 
 /// Appends a section: its `id`, its length and its `contents`.
@@ -167,12 +167,8 @@ pub fn function_names(section: &[u8]) -> Result<HashMap<usize, String>> {
             let count = read_leb(section, &mut at)?;
             for _ in 0..count {
                 let index = read_leb(section, &mut at)?;
-                let len = read_leb(section, &mut at)?;
-                let name = section
-                    .get(at..at + len)
-                    .context("a function name runs past the name section")?;
+                let name = &section[read_span(section, &mut at, "a function name")?];
                 names.insert(index, String::from_utf8_lossy(name).into_owned());
-                at += len;
             }
         }
         at = end;
